@@ -1,0 +1,1 @@
+"""Running the pack without a ComfyUI front end: workflow parsing, validation, execution, and the CLI commands."""

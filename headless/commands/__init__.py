@@ -1,0 +1,1 @@
+"""One module per `python -m choreograph <command>`; see `cli.py` for the contract."""

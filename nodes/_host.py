@@ -1,0 +1,98 @@
+"""Everything that depends on whether the pack runs inside ComfyUI or headless, in one place.
+
+Inside ComfyUI, progress goes to ``comfy.utils.ProgressBar`` (whose update is also ComfyUI's interruption point)
+and files go to ComfyUI's input/output folders. Headless (tests, ``python -m choreograph run``), progress is a
+terminal bar, Ctrl-C raises ``KeyboardInterrupt`` by itself, and the runner chooses the folders.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..core.progress import Progress
+
+PACK_ROOT = Path(__file__).resolve().parent.parent
+
+_headless_dirs: dict[str, Path] = {}
+
+
+def _comfy_module(name: str):
+    """A ComfyUI module if we are inside a ComfyUI process, else None (never imports ComfyUI into a plain run)."""
+    if "comfy" not in sys.modules and "folder_paths" not in sys.modules:
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def in_comfyui() -> bool:
+    return _comfy_module("folder_paths") is not None
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Progress]:
+    """Yield a ``progress(done, total)`` callback bound to the host's bar; it also honours interruption."""
+    comfy_utils = _comfy_module("comfy.utils")
+    if comfy_utils is not None:
+        bar = comfy_utils.ProgressBar(max(total, 1))
+        yield lambda done, tot: bar.update_absolute(done, max(tot, 1))
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=max(total, 1), desc=description, leave=False, disable=None) as bar:
+
+        def report(done: int, tot: int) -> None:
+            bar.total = max(tot, 1)
+            bar.n = done
+            bar.refresh()
+
+        yield report
+
+
+def check_interrupted() -> None:
+    """Raise ComfyUI's interruption exception if the user pressed Cancel (headless: Ctrl-C already raises)."""
+    management = _comfy_module("comfy.model_management")
+    if management is not None:
+        management.throw_exception_if_processing_interrupted()
+
+
+def set_headless_directory(kind: str, path: str | os.PathLike) -> None:
+    """Used by the headless runner to choose where ``input``/``output`` paths resolve."""
+    if kind not in ("input", "output"):
+        raise ValueError(f"unknown directory kind {kind!r}")
+    _headless_dirs[kind] = Path(path).resolve()
+
+
+def output_directory() -> Path:
+    folder_paths = _comfy_module("folder_paths")
+    if folder_paths is not None:
+        return Path(folder_paths.get_output_directory())
+    return _headless_dirs.get("output", Path.cwd() / "output")
+
+
+def input_directory() -> Path:
+    folder_paths = _comfy_module("folder_paths")
+    if folder_paths is not None:
+        return Path(folder_paths.get_input_directory())
+    return _headless_dirs.get("input", Path.cwd())
+
+
+def resolve_input_path(value: str, input_name: str) -> Path:
+    """Find a user-given file or folder: absolute, else in the input folder, the working folder, or the pack."""
+    from ..core.errors import InputError
+
+    raw = Path(os.path.expanduser(value.strip().strip('"')))
+    if not value.strip():
+        raise InputError(input_name, "no path given", "enter a file or folder path")
+    candidates = [raw] if raw.is_absolute() else [input_directory() / raw, Path.cwd() / raw, PACK_ROOT / raw]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    tried = ", ".join(str(c) for c in candidates)
+    raise InputError(input_name, f"'{value}' does not exist (looked in: {tried})",
+                     "give an absolute path, or a path relative to ComfyUI's input folder")

@@ -1,0 +1,7 @@
+"""Names of the pack's custom ComfyUI types. Links type-check by string equality, so these strings are an API."""
+
+POSE = "CHOREO_POSE"  # core.pose.sequence.PoseSequence
+CHARACTERS = "CHOREO_CHARACTERS"
+FACE_EMBEDS = "CHOREO_FACE_EMBEDS"
+SCENE = "CHOREO_SCENE"
+VIDEO_INFO = "CHOREO_VIDEO_INFO"  # plain dict, same keys as VideoHelperSuite's VHS_VIDEOINFO
