@@ -96,3 +96,34 @@ def resolve_input_path(value: str, input_name: str) -> Path:
     tried = ", ".join(str(c) for c in candidates)
     raise InputError(input_name, f"'{value}' does not exist (looked in: {tried})",
                      "give an absolute path, or a path relative to ComfyUI's input folder")
+
+
+def model_search_dirs(folder: str) -> list[Path]:
+    """Directories searched for files of the models sub-folder ``folder`` (e.g. ``diffusion_models``).
+
+    Inside ComfyUI this is ``folder_paths`` (our own folder names are registered under ``models/`` so users can
+    extend them in ``extra_model_paths.yaml``). Headless: ``$CHOREOGRAPH_MODELS_DIR/<folder>`` when set, then
+    ``./models/<folder>``.
+    """
+    folder_paths = _comfy_module("folder_paths")
+    if folder_paths is not None:
+        if folder not in folder_paths.folder_names_and_paths:
+            default = Path(folder_paths.models_dir) / folder
+            folder_paths.add_model_folder_path(folder, str(default))
+        return [Path(p) for p in folder_paths.get_folder_paths(folder)]
+    roots = [Path(os.environ["CHOREOGRAPH_MODELS_DIR"])] if os.environ.get("CHOREOGRAPH_MODELS_DIR") else []
+    roots.append(Path.cwd() / "models")
+    return [root / folder for root in roots]
+
+
+def model_file_names(folder: str) -> list[str]:
+    """Files available in a models sub-folder, for COMBO widgets (empty list when none)."""
+    folder_paths = _comfy_module("folder_paths")
+    if folder_paths is not None:
+        model_search_dirs(folder)
+        return list(folder_paths.get_filename_list(folder))
+    names: list[str] = []
+    for directory in model_search_dirs(folder):
+        if directory.is_dir():
+            names += sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+    return names

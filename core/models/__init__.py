@@ -1,0 +1,1 @@
+"""Network definitions and the shared weight-loading layer used by every sampler."""
