@@ -1,0 +1,1 @@
+"""Reading and writing frame sequences (video files, image folders) with atomic, never-overwriting writes."""

@@ -1,0 +1,124 @@
+"""`python -m choreograph run WORKFLOW.json`: validate, then execute locally or on a ComfyUI server."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ...core.errors import InputError
+from ..execute import NodeFailed, execute
+from ..schema import local_object_info
+from ..validate import validate
+from ..workflow import WorkflowFormatError, apply_overrides, load_workflow, to_api
+
+HELP = "run an API- or UI-format workflow of Choreograph nodes headless (or on a ComfyUI server)"
+LOG = logging.getLogger("choreograph")
+
+EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow", type=Path, help="workflow JSON (API format, or UI format as saved by ComfyUI)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
+                        help="override an input value (JSON, or a plain string); repeatable")
+    parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where output nodes write")
+    parser.add_argument("--input-dir", type=Path, default=None, help="where relative input paths are looked up")
+    parser.add_argument("--server", default=None, metavar="URL",
+                        help="submit to a running ComfyUI (e.g. http://127.0.0.1:8188) instead of running here")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="--server: give up after this many seconds")
+
+
+def _prepare(args: argparse.Namespace, object_info: dict) -> dict | None:
+    """The API-form prompt with overrides applied, or None after printing every problem."""
+    try:
+        prompt = to_api(load_workflow(args.workflow), object_info)
+        problems = apply_overrides(prompt, args.overrides, object_info)
+    except WorkflowFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    from ...nodes import NODE_CLASS_MAPPINGS
+
+    classes = NODE_CLASS_MAPPINGS if args.server is None else None
+    problems = problems + [str(p) for p in validate(prompt, object_info, classes)]
+    if problems:
+        print(f"error: {args.workflow} is not valid ({len(problems)} problem(s)):", file=sys.stderr)
+        for line in problems:
+            print(f"  - {line}", file=sys.stderr)
+        return None
+    return prompt
+
+
+def _report_outputs(ui: dict) -> None:
+    for node_id, payload in ui.items():
+        for key in ("gifs", "images", "text", "reports"):
+            for item in payload.get(key, []) if isinstance(payload, dict) else []:
+                if isinstance(item, dict) and "filename" in item:
+                    print(f"node {node_id}: {Path(item.get('subfolder', '')) / item['filename']}")
+                else:
+                    print(f"node {node_id}: {item}")
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    from ...nodes import NODE_CLASS_MAPPINGS
+    from ...nodes._host import set_headless_directory
+
+    object_info = local_object_info()
+    prompt = _prepare(args, object_info)
+    if prompt is None:
+        return EXIT_INVALID
+    set_headless_directory("output", args.output_dir)
+    set_headless_directory("input", args.input_dir or Path.cwd())
+    try:
+        result = execute(prompt, object_info, NODE_CLASS_MAPPINGS)
+    except NodeFailed as exc:
+        hint = "" if isinstance(exc.error, InputError) else " (run with -v for the traceback)"
+        LOG.debug("traceback", exc_info=exc.error)
+        print(f"error: {exc}{hint}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"done: {len(result.outputs)} node(s) ran; outputs in {args.output_dir.resolve()}")
+    _report_outputs(result.ui)
+    return 0
+
+
+def _run_remote(args: argparse.Namespace) -> int:
+    from ..remote import ComfyServer, ServerRejected
+
+    server = ComfyServer(args.server)
+    prompt = _prepare(args, server.object_info())
+    if prompt is None:
+        return EXIT_INVALID
+    socket = server.open_events()
+    try:
+        prompt_id = server.submit(prompt)
+        print(f"queued as {prompt_id} on {args.server}")
+        outcome = server.follow(socket, prompt_id, _print_event, args.timeout)
+    except ServerRejected as exc:
+        print("error: the server rejected the workflow:", file=sys.stderr)
+        for line in exc.lines():
+            print(f"  - {line}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        server.interrupt()
+        raise
+    finally:
+        socket.close()
+    if outcome.status != "success":
+        err = outcome.error or {}
+        print(f"error: {outcome.status}: node {err.get('node_id')} ({err.get('node_type')}): "
+              f"{err.get('exception_type')}: {err.get('exception_message')}", file=sys.stderr)
+        return EXIT_INTERRUPTED if outcome.status == "interrupted" else EXIT_FAILED
+    print(f"done on {args.server}")
+    _report_outputs(outcome.outputs)
+    return 0
+
+
+def _print_event(kind: str, data: dict) -> None:
+    if kind == "executing" and data.get("node") is not None:
+        LOG.info("node %s", data["node"])
+    elif kind == "progress":
+        LOG.debug("  %s/%s", data.get("value"), data.get("max"))
+
+
+def main(args: argparse.Namespace) -> int:
+    return _run_remote(args) if args.server else _run_local(args)
