@@ -190,7 +190,11 @@ def _history_mask(video: torch.Tensor, history_frames: int) -> torch.Tensor:
     return mask
 
 
-def video_token_count(video_shape: torch.Size, patch_size: tuple[int, int, int]) -> int:
-    """Tokens of the video group (for token-layout checks and benchmarks)."""
+def token_layout(video_shape: tuple[int, ...], patch_size: tuple[int, int, int] = (1, 2, 2), extra_refs: int = 0
+                 ) -> dict[str, int]:
+    """Tokens per group, in sequence order, for a video latent of ``video_shape`` ``(B,C,F,h,w)`` (SPEC §3.1)."""
     _, _, f, h, w = video_shape
-    return math.prod((f // patch_size[0], h // patch_size[1], w // patch_size[2]))
+    pt, ph, pw = patch_size
+    per_frame = (h // ph) * (w // pw)
+    return {"extra_refs": extra_refs * per_frame, "ref": per_frame, "video": (f // pt) * per_frame,
+            "driving": (f // pt) * math.prod((h // 2 // ph, w // 2 // pw))}
