@@ -1,0 +1,224 @@
+"""SCAIL-2 binding slots: colour-mask videos and their 28-channel latent-grid form (SPEC §3.2, §0.2).
+
+Two products, one contract:
+* **Colour-mask videos**, exactly what native ComfyUI ``WanSCAILToVideo`` reads as ``pose_video_mask`` /
+  ``reference_image_mask`` (and what ``SCAIL2ColoredMask`` renders): each identity filled with its slot's pure
+  colour, background black (animation mode) or white (replacement mode: the white environment switch); the
+  reference mask is always black-background.
+* **28-channel masks** for our own SCAIL-2 sampler: threshold each colour channel at > 225/255, one-hot into 7
+  base channels (white switch + 6 slots), area-pool to the latent grid (three ceil-halvings), then fold time so
+  ``channel = 7·sub-frame + base`` with frame 0 repeated four times. Driving masks are first bilinearly halved,
+  like the driving video, and only then thresholded, so blended edge pixels belong to no class.
+
+Layouts: ours is SPEC's ``(28, F, h, w)``; ``to_native_layout`` gives native ComfyUI's ``(1, F, 28, h, w)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+from ..pose.sequence import PoseSequence
+from ..render.masks import IdentityMasks, check_frames, depth_ranks
+from ..render.occlusion import back_to_front
+from ..render.palette import SLOT_RGB
+from .identity import IdentityMap
+from .wan_grid import TEMPORAL_GROUP, fold_time, latent_size
+
+MODES = ("animation", "replacement")
+BASE_CHANNELS = 7  # white switch + 6 slot colours
+MASK_CHANNELS = BASE_CHANNELS * TEMPORAL_GROUP
+ON_THRESHOLD = 225.0 / 255.0  # a colour channel is "on" strictly above this (SPEC §3.2; native > 225/255)
+WHITE = (255, 255, 255)
+BLACK = (0, 0, 0)
+
+# RGB on/off code (4R + 2G + B) -> base channel: white, red, green, blue, yellow, magenta, cyan; black -> none.
+_CODE_TO_CHANNEL = {7: 0, 4: 1, 2: 2, 1: 3, 6: 4, 5: 5, 3: 6}
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InputError("mode", f"unknown mode '{mode}'", "choose 'animation' or 'replacement'")
+    return mode
+
+
+def colour_mask_video(masks: IdentityMasks, identity_map: IdentityMap, poses: PoseSequence,
+                      mode: str = "animation") -> np.ndarray:
+    """``(T, H, W, 3)`` uint8 driving colour mask: each identity in its slot colour, nearer over farther.
+
+    Background is black in animation mode and white (the environment switch) in replacement mode.
+    """
+    check_frames(masks, poses.num_frames, "masks")
+    aligned = masks.select(poses.track_ids) if masks.track_ids != poses.track_ids else masks
+    slots = identity_map.slots_for(poses)
+    background = WHITE if check_mode(mode) == "replacement" else BLACK
+    colours = np.array([SLOT_RGB[s] for s in slots], dtype=np.uint8)
+    order = back_to_front(poses)
+    ranks = depth_ranks(aligned, order)
+    out = np.empty(ranks.shape + (3,), dtype=np.uint8)
+    lut = np.zeros((256, 1, 3), dtype=np.uint8)
+    lut[0, 0] = background
+    for t in range(ranks.shape[0]):
+        lut[1 : 1 + len(slots), 0] = colours[order[t]]
+        out[t] = cv2.LUT(cv2.merge([ranks[t]] * 3), lut)  # a table lookup is ~6x faster than fancy indexing
+    return out
+
+
+def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...]) -> np.ndarray:
+    """``(H, W, 3)`` uint8 black-background image with ``masks[i]`` (``(N, H, W)``) in ``SLOT_RGB[slots[i]]``;
+    later masks win overlaps. This is the reference-mask contract (always black background)."""
+    m = np.asarray(masks) > 0.5
+    out = np.zeros(m.shape[1:] + (3,), dtype=np.uint8)
+    for plane, slot in zip(m, slots):
+        out[plane] = SLOT_RGB[slot]
+    return out
+
+
+def _as_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
+    """Accept ``(T, H, W, C≥3)`` or one ``(H, W, C)`` image, uint8 or float 0..1 (numpy or torch)."""
+    v = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
+    if v.ndim == 3:
+        v = v[None]
+    if v.ndim != 4 or v.shape[-1] < 3:
+        raise InputError(input_name, f"shape {tuple(v.shape)} is not an RGB video (frames, H, W, 3)",
+                         "connect a colour-mask IMAGE")
+    v = v[..., :3]
+    return v if v.dtype == np.uint8 else v.astype(np.float32, copy=False)
+
+
+def _on(values: np.ndarray) -> np.ndarray:
+    """A colour channel is on strictly above 225/255 (uint8: above 225)."""
+    return values > (225 if values.dtype == np.uint8 else ON_THRESHOLD)
+
+
+def _codes(on: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` bool -> ``(...)`` uint8 code ``4R + 2G + B``."""
+    return (on[..., 0].astype(np.uint8) << 2) | (on[..., 1].astype(np.uint8) << 1) | on[..., 2].astype(np.uint8)
+
+
+def colour_codes(video: np.ndarray, halve: bool = False, downsample: str = "bilinear") -> np.ndarray:
+    """``(T, H', W')`` uint8 colour code per pixel after thresholding, at full or half resolution.
+
+    Halving even-sized frames by 0.5 is the same 2×2 mean for bilinear (``align_corners=False``) and area
+    resizing, so it is computed exactly on integer sums; odd sizes go through torch's resize.
+    """
+    if not halve:
+        return _codes(_on(video))
+    if downsample not in ("bilinear", "area"):
+        raise InputError("downsample", f"unknown method '{downsample}'", "choose 'bilinear' or 'area'")
+    t, h, w, _ = video.shape
+    if h % 2 == 0 and w % 2 == 0:
+        # OpenCV's area resize at an exact factor 2 is the 2x2 box mean, exact in float32 for 8-bit values.
+        scale = 255.0 if video.dtype == np.uint8 else 1.0
+        codes = np.empty((t, h // 2, w // 2), dtype=np.uint8)
+        for i in range(t):
+            mean = cv2.resize(video[i].astype(np.float32), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            codes[i] = _codes(mean > ON_THRESHOLD * scale)
+        return codes
+    chw = torch.from_numpy(np.ascontiguousarray(video)).float().permute(0, 3, 1, 2)
+    if video.dtype == np.uint8:
+        chw = chw / 255.0
+    mode = {"mode": "bilinear", "align_corners": False} if downsample == "bilinear" else {"mode": "area"}
+    small = F.interpolate(chw, size=(h // 2, w // 2), **mode).permute(0, 2, 3, 1).numpy()
+    return _codes(small > ON_THRESHOLD)
+
+
+# Base channel c (white, red, green, blue, yellow, magenta, cyan) <- colour code.
+_CHANNEL_CODES = np.array([code for code, _ in sorted(_CODE_TO_CHANNEL.items(), key=lambda kv: kv[1])])
+
+
+def pooled_channels(codes: np.ndarray) -> torch.Tensor:
+    """``(T, H, W)`` colour codes -> ``(T, 7, h, w)`` float32 class coverage on the latent grid ("area" pooling).
+
+    When the frame divides into 8×8 cells (every generation size does) the coverage is a bincount of exact
+    counts; other sizes use torch's area interpolation, which is what the reference implementations call.
+    """
+    t, height, width = codes.shape
+    grid = latent_size(height, width)
+    if height % 8 or width % 8:
+        onehot = torch.from_numpy(codes[:, None] == _CHANNEL_CODES[None, :, None, None]).float()
+        return F.interpolate(onehot, size=grid, mode="area")
+    cells = grid[0] * grid[1]
+    cell = (np.arange(height)[:, None] // 8 * grid[1] + np.arange(width)[None, :] // 8).astype(np.int64) * 8
+    index = (np.arange(t, dtype=np.int64)[:, None, None] * cells * 8 + cell[None]) + codes
+    counts = np.bincount(index.ravel(), minlength=t * cells * 8).reshape(t, grid[0], grid[1], 8)
+    coverage = counts[..., _CHANNEL_CODES].astype(np.float32) / 64.0
+    return torch.from_numpy(np.ascontiguousarray(coverage.transpose(0, 3, 1, 2)))
+
+
+def driving_mask28(video: np.ndarray | torch.Tensor, downsample: str = "bilinear",
+                   input_name: str = "pose_video_mask") -> torch.Tensor:
+    """``(28, F, h/2, w/2)`` from the driving colour-mask video (``T = 4k+1`` frames)."""
+    codes = colour_codes(_as_video(video, input_name), halve=True, downsample=downsample)
+    return fold_time(pooled_channels(codes), input_name)
+
+
+def reference_mask28(image: np.ndarray | torch.Tensor, input_name: str = "reference_image_mask") -> torch.Tensor:
+    """``(28, 1, h, w)`` from the single-frame reference colour mask (frame 0 repeated four times)."""
+    codes = colour_codes(_as_video(image, input_name)[:1])
+    return fold_time(pooled_channels(codes), input_name)
+
+
+def to_native_layout(mask28: torch.Tensor) -> torch.Tensor:
+    """SPEC ``(28, F, h, w)`` -> native ComfyUI's ``(1, F, 28, h, w)`` (``driving_mask_28ch`` / ``ref_mask_28ch``)."""
+    return mask28.permute(1, 0, 2, 3).unsqueeze(0)
+
+
+def check_background(video: np.ndarray, mode: str, input_name: str) -> None:
+    """Refuse a colour-mask video whose background contradicts the mode (a silent conditioning error)."""
+    white = float((colour_codes(video[:: max(1, len(video) // 8)]) == 7).mean())
+    if mode == "animation" and white > 0.5:
+        raise InputError(input_name, f"{white:.0%} of it is white (the replacement-mode environment switch)",
+                         "render the mask in animation mode (black background) or set mode to replacement")
+    if mode == "replacement" and white == 0.0:
+        raise InputError(input_name, "has no white background, so the environment switch is never on",
+                         "render the mask in replacement mode (white background) or set mode to animation")
+
+
+@dataclass(frozen=True)
+class BindingSlots:
+    """The mask tensors one SCAIL-2 generation needs (SPEC §3.1–3.2), in SPEC layout.
+
+    ``reference``: ``(28, 1, h, w)``; ``driving``: ``(28, F, h/2, w/2)``; the denoised video tokens carry an
+    all-zero mask (``video_mask``). ``mode`` decides the RoPE shifts and whether the switch channel may be on.
+    """
+
+    reference: torch.Tensor
+    driving: torch.Tensor
+    mode: str
+
+    def __post_init__(self) -> None:
+        check_mode(self.mode)
+        if self.reference.ndim != 4 or self.reference.shape[:2] != (MASK_CHANNELS, 1):
+            raise ValueError(f"BindingSlots.reference must be (28, 1, h, w); got {tuple(self.reference.shape)}")
+        if self.driving.ndim != 4 or self.driving.shape[0] != MASK_CHANNELS:
+            raise ValueError(f"BindingSlots.driving must be (28, F, h, w); got {tuple(self.driving.shape)}")
+        h, w = self.reference.shape[2:]
+        dh, dw = self.driving.shape[2:]
+        if abs(2 * dh - h) > 1 or abs(2 * dw - w) > 1:
+            raise ValueError(f"driving grid {(dh, dw)} is not half of the reference grid {(h, w)}; "
+                             "render both masks for the same width and height")
+
+    @property
+    def latent_frames(self) -> int:
+        return self.driving.shape[1]
+
+    def video_mask(self) -> torch.Tensor:
+        """``(28, F, h, w)`` zeros for the denoised tokens."""
+        return torch.zeros(MASK_CHANNELS, self.latent_frames, *self.reference.shape[2:])
+
+
+def binding_slots(driving_video: np.ndarray | torch.Tensor, reference_image: np.ndarray | torch.Tensor,
+                  mode: str, downsample: str = "bilinear") -> BindingSlots:
+    """Both 28-channel masks from the two colour masks, after checking they agree with ``mode``."""
+    drive = _as_video(driving_video, "pose_video_mask")
+    check_background(drive, check_mode(mode), "pose_video_mask")
+    ref = _as_video(reference_image, "reference_image_mask")
+    if (ref.shape[1] // 2, ref.shape[2] // 2) != (drive.shape[1] // 2, drive.shape[2] // 2):
+        raise InputError("reference_image_mask", f"is {ref.shape[2]}x{ref.shape[1]} but the driving mask is "
+                         f"{drive.shape[2]}x{drive.shape[1]}", "render both masks at the generation size")
+    return BindingSlots(reference_mask28(ref), driving_mask28(drive, downsample), mode)
