@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
+from ..pose.sequence import PoseSequence
 
 EPS = np.finfo(float).eps
 HOTA_ALPHAS = np.arange(0.05, 0.99, 0.05)
@@ -137,6 +138,26 @@ def frames_from_boxes(gt_boxes: np.ndarray, gt_ids: list[int], pred_boxes: np.nd
         ids_p.append(np.asarray(pred_ids)[p_present[t]])
         sims.append(box_iou(gt_boxes[t][g_present[t]], pred_boxes[t][p_present[t]]))
     return tracked_frames(ids_g, ids_p, sims)
+
+
+def boxes_from_poses(poses: PoseSequence, min_score: float = 0.3) -> np.ndarray:
+    """``(T, P, 4)`` boxes around each person's keypoints above ``min_score``; NaN rows where none is."""
+    seen = poses.keypoints[..., 2] > min_score
+    xy = poses.keypoints[..., :2].astype(np.float64)
+    lo = np.where(seen[..., None], xy, np.inf).min(axis=2)
+    hi = np.where(seen[..., None], xy, -np.inf).max(axis=2)
+    boxes = np.concatenate([lo, hi], axis=-1)
+    boxes[~seen.any(axis=2)] = np.nan
+    return boxes
+
+
+def frames_from_poses(ground_truth: PoseSequence, predicted: PoseSequence, min_score: float = 0.3) -> TrackedFrames:
+    """Tracks from two tracked pose sequences, people as the boxes around their confident keypoints."""
+    if (ground_truth.width, ground_truth.height) != (predicted.width, predicted.height):
+        raise InputError("poses", f"ground-truth canvas {ground_truth.width}x{ground_truth.height} differs from "
+                         f"the prediction's {predicted.width}x{predicted.height}", "rescale poses to one canvas")
+    return frames_from_boxes(boxes_from_poses(ground_truth, min_score), list(ground_truth.track_ids),
+                             boxes_from_poses(predicted, min_score), list(predicted.track_ids))
 
 
 def _check_stack(name: str, array: np.ndarray, ids: list[int], ndim: int) -> None:

@@ -97,3 +97,22 @@ def test_empty_prediction_scores_zero_and_empty_ground_truth_is_an_error():
         frames_from_boxes(empty, [1], gt, [1])
     with pytest.raises(InputError, match="frames"):
         frames_from_boxes(gt, [1], gt[:2], [1])
+
+
+def test_tracks_from_poses_use_keypoint_boxes():
+    from choreograph.core.pose.sequence import PoseSequence
+    from choreograph.core.metrics.tracking import boxes_from_poses, frames_from_poses
+
+    kp = np.zeros((4, 2, 133, 3), dtype=np.float32)
+    kp[:, 0, :2] = [[10, 10, 1], [30, 50, 1]]
+    kp[:, 1, :2] = [[60, 10, 1], [80, 50, 1]]
+    kp[1, 1, :, 2] = 0  # person 1 unseen in frame 1
+    gt = PoseSequence(kp, (0, 1), 100, 80)
+    boxes = boxes_from_poses(gt)
+    assert boxes[0, 0].tolist() == [10, 10, 30, 50] and np.isnan(boxes[1, 1]).all()
+    swapped = kp.copy()
+    swapped[2:] = swapped[2:, ::-1]
+    scores = tracking_metrics(frames_from_poses(gt, PoseSequence(swapped, (5, 6), 100, 80)))
+    assert scores["IDSW"] == 2 and scores["CLR_FN"] == 0
+    with pytest.raises(InputError, match="canvas"):
+        frames_from_poses(gt, PoseSequence(kp, (0, 1), 50, 80))
