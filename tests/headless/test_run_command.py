@@ -135,3 +135,19 @@ def test_ui_format_is_converted_like_the_frontend_does():
     assert api["5"]["inputs"] == {"images": ["4", 0], "frame_rate": 12.0, "filename_prefix": "ui/clip",
                                   "format": "mp4 (H.264)", "crf": 21}
     assert validate(api, local_object_info()) == []
+
+
+def test_api_to_ui_and_back_is_lossless(workspace):
+    from choreograph.headless.ui_layout import api_to_ui
+
+    info = local_object_info()
+    api = roundtrip_workflow()
+    ui = api_to_ui(api, info)
+    assert {n["type"] for n in ui["nodes"]} == {"ChoreoLoadVideo", "ChoreoSaveVideo"}
+    save = next(n for n in ui["nodes"] if n["type"] == "ChoreoSaveVideo")
+    assert [i["name"] for i in save["inputs"]] == ["images", "frame_rate"]  # a linked widget becomes a socket
+    assert save["pos"][0] > 0
+    assert to_api(ui, info) == api  # ids are 1..n by depth, which this graph already uses
+    path = workspace / "ui.json"
+    path.write_text(json.dumps(ui))
+    assert main(["run", str(path), "--output-dir", str(workspace / "output")]) == 0

@@ -1,0 +1,34 @@
+"""`python -m choreograph convert`: turn a workflow into the editor's UI form or the API form."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ...core.video.output_files import atomic_file
+from ..schema import local_object_info
+from ..ui_layout import api_to_ui
+from ..workflow import WorkflowFormatError, load_workflow, to_api
+
+HELP = "convert a workflow between ComfyUI's API form and the editor's UI form"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow", type=Path, help="workflow JSON in either form")
+    parser.add_argument("output", type=Path, help="where to write the converted workflow")
+    parser.add_argument("--to", choices=("ui", "api"), default="ui", help="target form (default: ui)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+
+
+def main(args: argparse.Namespace) -> int:
+    info = local_object_info()
+    try:
+        prompt = to_api(load_workflow(args.workflow), info)
+    except WorkflowFormatError as exc:
+        print(f"error: {exc}")
+        return 2
+    converted = api_to_ui(prompt, info) if args.to == "ui" else prompt
+    with atomic_file(args.output, overwrite=args.overwrite) as tmp:
+        tmp.write_text(json.dumps(converted, indent=2) + "\n")
+    print(f"wrote {args.output} ({args.to} form, {len(prompt)} nodes)")
+    return 0
