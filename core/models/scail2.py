@@ -8,6 +8,7 @@ the head reads only the video tokens. Blocks, attention, cross-attention and mod
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -67,6 +68,11 @@ class Scail2Context:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
         if (self.extra_references is None) != (self.extra_reference_masks is None):
             raise ValueError("extra_references and extra_reference_masks must be given together")
+
+    def to(self, device: torch.device | str) -> "Scail2Context":
+        """The same context with every tensor on ``device``."""
+        moved = {k: v.to(device) for k, v in self.__dict__.items() if isinstance(v, torch.Tensor)}
+        return dataclasses.replace(self, **moved)
 
     @property
     def extra_count(self) -> int:

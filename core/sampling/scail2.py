@@ -1,0 +1,115 @@
+"""SCAIL-2 sampling: one 81-frame segment, and long videos continued from a clean latent history (SPEC §3.6).
+
+What is specific to SCAIL-2 is only how conditioning enters (``Scail2Context``) and that history frames are clean
+latents written into the noisy video at every step with history mask 1; loop, guidance, solvers and segment
+stitching are the shared ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import InputError
+from ..models.scail2 import ANIMATION, Scail2Context, Scail2Transformer
+from ..progress import Progress, no_progress
+from .loop import VideoCodec, clean_history, denoise, seeded_noise
+from .segments import HISTORY_FRAMES, SEGMENT_FRAMES, Segment, generate_segments, plan_segments
+from .solvers import FlowSettings
+from .wan_prompt import WanPrompt
+
+LATENT_CHANNELS = 16
+
+
+def model_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The dtype activations run in: that of the patch embedding (fp8 layers upcast to it)."""
+    return model.patch_embedding.weight.dtype
+
+
+def sample_scail2(model: Scail2Transformer, context: Scail2Context, prompt: WanPrompt, settings: FlowSettings,
+                  history: torch.Tensor | None = None, progress: Progress = no_progress) -> torch.Tensor:
+    """Denoise one segment; returns the normalised video latent ``(B, 16, F, h, w)``.
+
+    ``history`` ``(B, 16, k, h, w)``: clean latents of the first k frames (the previous segment's tail).
+    """
+    device, dtype = model.patch_embedding.weight.device, model_dtype(model)
+    b, _, f = context.driving.shape[:3]
+    shape = (b, LATENT_CHANNELS, f, context.reference.shape[3], context.reference.shape[4])
+    frames = 0 if history is None else history.shape[2]
+    context = dataclasses.replace(context, history_frames=frames).to(device)
+    image = prompt.image_tokens(device, dtype)
+    texts = {flag: prompt.text(flag, device, dtype) for flag in (True, False)}
+
+    def predict(sample: torch.Tensor, timestep: torch.Tensor, positive: bool) -> torch.Tensor:
+        with torch.no_grad():
+            return model(sample.to(dtype), timestep, texts[positive], image, context=context).float()
+
+    noise = seeded_noise(shape, settings.seed, device)
+    return denoise(predict, noise, settings.make_solver(device), settings.guidance, clean_history(history),
+                   progress)
+
+
+@dataclass(frozen=True)
+class Scail2Video:
+    """Pixel-space inputs of a whole SCAIL-2 generation (any length; segments are cut from it).
+
+    ``reference`` ``(H,W,3)`` and ``driving`` ``(T,H,W,3)`` in 0..1 at the generation size (H, W multiples of
+    32); ``driving_colour_mask`` ``(T,H,W,3)`` and ``reference_colour_mask`` ``(H,W,3)`` are binding-slot colour
+    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``).
+    """
+
+    reference: torch.Tensor
+    driving: torch.Tensor
+    reference_colour_mask: torch.Tensor
+    driving_colour_mask: torch.Tensor
+    mode: str = ANIMATION
+
+    def __post_init__(self) -> None:
+        height, width = self.reference.shape[:2]
+        if height % 32 or width % 32:
+            raise InputError("reference_image", f"is {width}x{height}; SCAIL-2 needs multiples of 32",
+                             "resize or crop to e.g. 512x896 or 704x1280")
+        for name in ("driving", "driving_colour_mask"):
+            video = getattr(self, name)
+            if tuple(video.shape[1:3]) != (height, width):
+                raise InputError(name, f"is {video.shape[2]}x{video.shape[1]}, the reference is {width}x{height}",
+                                 "resize every input to the generation size")
+        if self.driving.shape[0] != self.driving_colour_mask.shape[0]:
+            raise InputError("driving_colour_mask", f"has {self.driving_colour_mask.shape[0]} frames, the driving "
+                             f"video {self.driving.shape[0]}", "use the mask rendered for this driving video")
+
+
+def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Video, prompt: WanPrompt,
+                    settings: FlowSettings, segment: int = SEGMENT_FRAMES, history: int = HISTORY_FRAMES,
+                    progress: Progress = no_progress) -> torch.Tensor:
+    """Frames ``(T,H,W,3)`` in 0..1: SCAIL-2 over 81-frame segments continued from 5 decoded history frames."""
+    from ..conditioning.binding_slots import driving_mask28, reference_mask28
+
+    total = video.driving.shape[0]
+    plans = plan_segments(total, segment, history)
+    reference = codec.encode(video.reference[None])
+    reference_mask = reference_mask28(video.reference_colour_mask).unsqueeze(0)
+    steps = settings.steps * len(plans)
+
+    def run(plan: Segment, previous: torch.Tensor | None) -> torch.Tensor:
+        frames = list(plan.frames)
+        context = Scail2Context(reference=reference, reference_mask=reference_mask,
+                                driving=codec.encode(half_size(video.driving[frames])),
+                                driving_mask=driving_mask28(video.driving_colour_mask[frames]).unsqueeze(0),
+                                mode=video.mode)
+        clean = None if previous is None else codec.encode(previous)
+        done = plan.index * settings.steps
+        latent = sample_scail2(model, context, prompt, settings, clean,
+                               lambda i, n: progress(done + i, steps))
+        return codec.decode(latent)
+
+    return generate_segments(total, run, segment, history)
+
+
+def half_size(frames: torch.Tensor) -> torch.Tensor:
+    """``(T,H,W,3)`` → ``(T,H/2,W/2,3)`` bilinear: SCAIL-2's driving video resolution (SPEC §3.1)."""
+    chw = frames.permute(0, 3, 1, 2).float()
+    small = F.interpolate(chw, scale_factor=0.5, mode="bilinear", align_corners=False, antialias=False)
+    return small.permute(0, 2, 3, 1)
