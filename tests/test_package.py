@@ -112,3 +112,11 @@ def test_no_absolute_imports_of_the_packs_own_folders(folder):
                     "core", "nodes", "training", "headless"):
                 offenders.append(f"{path.relative_to(PACK_ROOT)}: {line.strip()}")
     assert not offenders, offenders
+
+
+def test_node_reference_is_up_to_date():
+    spec = importlib.util.spec_from_file_location("node_table", PACK_ROOT / "scripts" / "node_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (PACK_ROOT / "docs" / "nodes.md").read_text()
+    assert current == module.render(), "docs/nodes.md is stale: run `python scripts/node_table.py`"
