@@ -30,7 +30,8 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
         ridge = np.eye(len(cov1)) * 1e-6
         covmean = linalg.sqrtm((cov1 + ridge) @ (cov2 + ridge))
     covmean = np.real(covmean)
-    return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
+    distance = float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(covmean))
+    return max(distance, 0.0)  # round-off can dip below the true minimum 0
 
 
 def frechet_between(features_a: np.ndarray, features_b: np.ndarray, name: str = "features") -> float:
