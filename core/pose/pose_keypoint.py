@@ -122,7 +122,7 @@ def read_pose_keypoint(data: Any, canvas: tuple[int, int] | None = None, fps: fl
                          "give a POSE_KEYPOINT list ([{\"people\": [...], \"canvas_width\": W, ...}, ...])")
     people, ids, first_canvas = [], [], None
     for t, frame in enumerate(frames):
-        if not isinstance(frame, dict) or not isinstance(frame.get("people", []), list):
+        if not isinstance(frame, dict) or not isinstance(frame.get("people"), list):
             raise InputError("pose_keypoint", f"frame {t} is not a dict with a \"people\" list",
                              "give controlnet_aux/OpenPose pose frames (animal poses are not supported)")
         size = _canvas(frame, t, canvas or first_canvas)

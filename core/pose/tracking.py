@@ -125,7 +125,10 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def describe_people(people: np.ndarray, image: np.ndarray | None, canvas: tuple[int, int],
                     min_confidence: float) -> list[_Person]:
-    """The matching view of one frame's ``(N, 133, 3)`` people (appearance only when ``image`` is given)."""
+    """The matching view of one frame's ``(N, 133, 3)`` people (appearance only when ``image`` is given).
+
+    Clothing colour is read even when people overlap: gating it off for covered people was measured to lose
+    identities in crossings (the track then has no colour to compare when it reappears)."""
     found = []
     min_size = 0.02 * float(np.hypot(*canvas))
     for kp in people:
