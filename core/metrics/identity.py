@@ -144,16 +144,30 @@ def ic_accuracy(video: np.ndarray, masks: np.ndarray, identities: Sequence[int],
 
     ``masks[:, j]`` is where identity ``identities[j]`` should be; ``reference_identities[i]`` names reference i.
     """
-    identities, reference_identities = list(identities), list(reference_identities)
     if len(identities) != np.asarray(masks).shape[1]:
         raise InputError("identities", f"{len(identities)} ids for {np.asarray(masks).shape[1]} mask columns",
                          "give one identity per mask column")
-    missing = [i for i in identities if i not in reference_identities]
-    if missing:
-        raise InputError("references", f"no reference character for identities {missing}",
-                         "give a reference crop for every identity in the video")
+    check_references(identities, reference_identities)
     similarity = cosine(region_embeddings(video, masks, embedder),
                         reference_embeddings(reference_images, reference_masks, embedder))
+    return ic_from_similarity(similarity, identities, reference_identities)
+
+
+def check_references(identities: Sequence[int], reference_identities: Sequence[int]) -> None:
+    """Every identity needs exactly one reference character."""
+    references = [int(i) for i in reference_identities]
+    missing = [int(i) for i in identities if int(i) not in references]
+    if missing:
+        raise InputError("references", f"no reference character for identities {missing} (references: "
+                         f"{references})", "give every identity in the video a reference crop / character slot")
+    if len(set(references)) != len(references):
+        raise InputError("references", f"reference identities {references} repeat", "give each character once")
+
+
+def ic_from_similarity(similarity: np.ndarray, identities: Sequence[int],
+                       reference_identities: Sequence[int]) -> ICResult:
+    """IC accuracy from ``(T, P, R)`` cosine similarities (NaN rows where a person is absent)."""
+    identities, reference_identities = [int(i) for i in identities], [int(i) for i in reference_identities]
     assignment = np.stack([assign(frame) for frame in similarity])
     target = np.array([reference_identities.index(i) for i in identities])
     present = assignment >= 0

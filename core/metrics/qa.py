@@ -26,7 +26,8 @@ import numpy as np
 from ..errors import InputError
 from ..progress import Progress, no_progress
 from .identity import (
-    MIN_REGION_PIXELS, Embedder, assign, colour_texture_embedding, cosine, reference_embeddings, region_embeddings,
+    MIN_REGION_PIXELS, Embedder, ICResult, assign, check_references, colour_texture_embedding, cosine,
+    ic_from_similarity, reference_embeddings, region_embeddings,
 )
 
 HELD, SWAPPED, DRIFTED, ABSENT = "held", "swapped", "drifted", "absent"
@@ -56,12 +57,13 @@ class WindowVerdict:
 
 @dataclass(frozen=True)
 class QAReport:
-    """The verdicts of all identities and windows, plus per-frame status codes for drawing."""
+    """The verdicts of all identities and windows, and the per-frame IC accuracy from the same similarities."""
 
     identities: tuple[int, ...]
     window: int
     frames: int
     verdicts: tuple[WindowVerdict, ...]
+    ic: ICResult
 
     @property
     def ok(self) -> bool:
@@ -99,7 +101,7 @@ class QAReport:
             }
         drifts = [v.as_dict() for v in self.verdicts if v.status == DRIFTED]
         return {"ok": self.ok, "window": self.window, "frames": self.frames, "identities": per_identity,
-                "swaps": self.swaps(), "drifts": drifts}
+                "swaps": self.swaps(), "drifts": drifts, "ic_accuracy": self.ic.as_dict()}
 
 
 def _json_float(value: float) -> float | None:
@@ -127,16 +129,12 @@ def identity_qa(video: np.ndarray, masks: np.ndarray, identities: Sequence[int],
         verdicts += _judge_window(similarity[start:start + window], start, identities, reference_identities, own,
                                   drift_drop, baseline)
         progress(k + 1, len(starts))
-    return QAReport(tuple(identities), window, len(similarity), tuple(verdicts))
+    return QAReport(tuple(identities), window, len(similarity), tuple(verdicts),
+                    ic_from_similarity(similarity, identities, reference_identities))
 
 
 def _check_qa_inputs(identities: list[int], references: list[int], window: int, drift_drop: float) -> None:
-    missing = [i for i in identities if i not in references]
-    if missing:
-        raise InputError("characters", f"no reference character for identities {missing} (references: {references})",
-                         "give every tracked identity a character slot / reference crop")
-    if len(set(references)) != len(references):
-        raise InputError("characters", f"reference identities {references} repeat", "give each character once")
+    check_references(identities, references)
     if window < 1:
         raise InputError("window", f"must be at least 1 frame, got {window}", "use e.g. 8 frames")
     if not 0 < drift_drop <= 2:

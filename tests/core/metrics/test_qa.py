@@ -55,6 +55,7 @@ def test_swapped_looks_are_flagged_as_a_pair_in_the_right_windows(scene):
     assert all(status[(1, s)] == HELD for s in (0, 4, 8, 12))
     assert report.swaps() == [{"start": 8, "stop": 12, "identity": 0, "looks_like": 2, "mutual": True},
                               {"start": 12, "stop": 16, "identity": 0, "looks_like": 2, "mutual": True}]
+    assert report.ic.frame_accuracy == pytest.approx(0.5) and report.ic.per_identity[1] == 1.0
     overlay = qa_overlay(video, scene.masks_visible, report)
     assert overlay.dtype == np.uint8 and overlay.shape == video.shape
     assert (overlay[9, 0] == BROKEN_RGB).all() and not (overlay[3, 0] == BROKEN_RGB).all()
