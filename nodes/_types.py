@@ -5,3 +5,6 @@ CHARACTERS = "CHOREO_CHARACTERS"
 FACE_EMBEDS = "CHOREO_FACE_EMBEDS"
 SCENE = "CHOREO_SCENE"
 VIDEO_INFO = "CHOREO_VIDEO_INFO"  # plain dict, same keys as VideoHelperSuite's VHS_VIDEOINFO
+IDENTITY_MAP = "CHOREO_IDENTITY_MAP"  # core.conditioning.identity.IdentityMap
+MASKS = "CHOREO_MASKS"  # core.render.masks.IdentityMasks
+BINDING_SLOTS = "CHOREO_BINDING_SLOTS"  # core.conditioning.binding_slots.BindingSlots
