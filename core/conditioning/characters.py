@@ -21,7 +21,7 @@ from ..pose.sequence import PoseSequence
 from ..render.masks import IdentityMasks, match_masks, masks_from_poses, split_union
 from ..render.palette import SLOT_NAMES
 from .binding_slots import slot_colour_image
-from .identity import IdentityMap, centroids
+from .identity import IdentityMap, centroids, stream_order
 
 FACE_EMBEDDING_DIM = 512  # ArcFace (antelopev2), SPEC §2.3
 
@@ -62,7 +62,7 @@ class Character:
 
 @dataclass(frozen=True)
 class CharacterSet:
-    """All characters of a generation plus the reference image they were cut from.
+    """All characters of a generation, in stream order (by slot), plus the reference image they were cut from.
 
     ``reference_masks`` ``(N, H, W)`` float32 are the characters' full-frame masks in ``characters`` order.
     """
@@ -229,6 +229,7 @@ def build_characters(reference_image: np.ndarray, reference: PoseSequence, drivi
         raise InputError("reference_poses", f"were found on a {reference.width}x{reference.height} canvas but the "
                          f"reference image is {w}x{h}", "extract the reference poses from this reference image")
     pairs = pair_references(driving, reference, identity_map, mapping)
+    pairs = {t: pairs[t] for t in stream_order(identity_map, tuple(pairs))}
     ref_masks = reference_masks(image, reference, masks)
     text = parse_prompts(prompts, tuple(pairs))
     characters, full_masks = [], []

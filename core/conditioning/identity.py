@@ -73,6 +73,14 @@ class IdentityMap:
         return ", ".join(f"{t}:{SLOT_NAMES[s]}" for t, s in zip(self.track_ids, self.slots))
 
 
+def stream_order(identity_map: IdentityMap, track_ids: tuple[int, ...] | None = None) -> list[int]:
+    """Track ids ordered by slot (ties, from slot reuse, by map order): the one person order shared by
+    per-person pose maps, masks, character slots and face tokens (DanceTogether binds streams by order, SPEC
+    §2.3). With the default left-to-right map this is left to right."""
+    ids = identity_map.track_ids if track_ids is None else tuple(track_ids)
+    return sorted(ids, key=lambda t: (identity_map.slot_of(t), identity_map.track_ids.index(t)))
+
+
 def parse_mapping(text: str, input_name: str = "mapping") -> dict[int, int]:
     """``"3:0, 5:green"`` -> ``{3: 0, 5: 1}`` (track id : slot number or colour name)."""
     mapping: dict[int, int] = {}
