@@ -1,0 +1,35 @@
+"""Tiny SCAIL-2 / Wan-I2V transformers and a tiny Wan VAE for end-to-end sampler tests."""
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import AutoencoderKLWan
+
+from choreograph.core.models.wan_arch import I2V, SCAIL2, WanArch
+from choreograph.core.models.wan_loader import build_wan
+from choreograph.core.models.wan_vae import WanVideoCodec
+
+
+def _tiny(variant: str) -> torch.nn.Module:
+    scail = variant == SCAIL2
+    arch = WanArch(variant=variant, dim=64, in_channels=20 if scail else 36, out_channels=16, num_layers=2,
+                   ffn_dim=128, text_dim=32, freq_dim=32, patch_size=(1, 2, 2), cross_attn_norm=True, image_dim=24,
+                   pos_embed_seq_len=None, mask_channels=28 if scail else None, head_dim=32)
+    torch.manual_seed(0)
+    return build_wan(arch).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_scail2() -> torch.nn.Module:
+    return _tiny(SCAIL2)
+
+
+@pytest.fixture(scope="session")
+def tiny_i2v() -> torch.nn.Module:
+    return _tiny(I2V)
+
+
+@pytest.fixture(scope="session")
+def tiny_codec() -> WanVideoCodec:
+    torch.manual_seed(0)
+    return WanVideoCodec(AutoencoderKLWan(base_dim=8, dim_mult=[1, 2, 2, 2], num_res_blocks=1).eval())
