@@ -71,14 +71,17 @@ def normalise_to_box(keypoints: np.ndarray, target: np.ndarray, scale_jitter: fl
     return out
 
 
-def normalise_to_reference(driving: PoseSequence, reference: PoseSequence, reference_frame: int = 0,
-                           scale_jitter: float = 0.0, rng: np.random.Generator | None = None) -> PoseSequence:
-    """Each driving identity normalised into the keypoint box of the reference identity with the same id."""
+def normalise_to_reference(driving: PoseSequence, reference: PoseSequence, pairs: dict[int, int] | None = None,
+                           reference_frame: int = 0, scale_jitter: float = 0.0,
+                           rng: np.random.Generator | None = None) -> PoseSequence:
+    """Each driving track normalised into the keypoint box of its reference person ``pairs[track]`` (driving
+    track id → reference id; default: the same id). Unpaired tracks are unchanged."""
+    if pairs is None:
+        pairs = {t: t for t in driving.track_ids if t in reference.track_ids}
     keypoints = driving.keypoints.copy()
-    for column, track_id in enumerate(driving.track_ids):
-        if track_id not in reference.track_ids:
-            continue
-        target = keypoint_box(reference.keypoints[reference_frame, reference.column(track_id)])
+    for track_id, reference_id in pairs.items():
+        target = keypoint_box(reference.keypoints[reference_frame, reference.column(reference_id)])
         if target is not None and target[2] > target[0] and target[3] > target[1]:
+            column = driving.column(track_id)
             keypoints[:, column] = normalise_to_box(keypoints[:, column], target, scale_jitter, rng)
     return PoseSequence(keypoints, driving.track_ids, driving.width, driving.height, driving.fps, driving.depth)

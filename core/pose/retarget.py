@@ -74,16 +74,21 @@ def retarget_person(driving: np.ndarray, reference: np.ndarray, min_confidence: 
     return apply_bone_scales(driving, bone_scale, part_scale, min_confidence)
 
 
-def retarget_sequence(driving: PoseSequence, reference: PoseSequence, reference_frame: int = 0,
-                      min_confidence: float = 0.3) -> PoseSequence:
-    """Retarget every driving identity to the reference identity with the same track id (bind identities first,
-    `binding.bind_references`); identities without a reference are left as they are."""
+def same_ids(driving: PoseSequence, reference: PoseSequence) -> dict[int, int]:
+    """The pairing used when none is given: each driving track with the reference person of the same id."""
+    return {t: t for t in driving.track_ids if t in reference.track_ids}
+
+
+def retarget_sequence(driving: PoseSequence, reference: PoseSequence, pairs: dict[int, int] | None = None,
+                      reference_frame: int = 0, min_confidence: float = 0.3) -> PoseSequence:
+    """Retarget each driving track to the reference person ``pairs[track]`` (driving track id → reference id,
+    e.g. `core.conditioning.characters.pair_references`; default: `same_ids`). Unpaired tracks are unchanged."""
     if not 0 <= reference_frame < reference.num_frames:
         raise InputError("reference_frame", f"{reference_frame} is outside the reference's "
                          f"{reference.num_frames} frame(s)", "use 0 for a single reference image")
     keypoints = driving.keypoints.copy()
-    for column, track_id in enumerate(driving.track_ids):
-        if track_id in reference.track_ids:
-            ref = reference.keypoints[reference_frame:reference_frame + 1, reference.column(track_id)]
-            keypoints[:, column] = retarget_person(driving.keypoints[:, column], ref, min_confidence)
+    for track_id, reference_id in (same_ids(driving, reference) if pairs is None else pairs).items():
+        column = driving.column(track_id)
+        ref = reference.keypoints[reference_frame:reference_frame + 1, reference.column(reference_id)]
+        keypoints[:, column] = retarget_person(driving.keypoints[:, column], ref, min_confidence)
     return PoseSequence(keypoints, driving.track_ids, driving.width, driving.height, driving.fps, driving.depth)

@@ -1,4 +1,4 @@
-"""Bone-length retargeting, DreamActor-M2 augmentations, zero-lag smoothing and reference binding."""
+"""Bone-length retargeting, DreamActor-M2 augmentations and zero-lag smoothing."""
 import numpy as np
 import pytest
 
@@ -6,7 +6,6 @@ from choreograph.core.errors import InputError
 from choreograph.core.pose import wholebody as wb
 from choreograph.core.pose.augment import (augment_bone_lengths, keypoint_box, normalise_to_box,
                                            normalise_to_reference, scale_bone_groups)
-from choreograph.core.pose.binding import bind_references, binding_order
 from choreograph.core.pose.retarget import retarget_sequence
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.core.pose.skeleton_tree import BONES, bone_vectors, neck
@@ -62,8 +61,8 @@ def test_retarget_gives_reference_bone_lengths_and_keeps_directions():
 def test_unseen_points_and_people_without_reference_are_untouched():
     driving = np.stack([person(150), person(300)])[None]
     driving[0, 0, wb.LEFT_ELBOW, 2] = 0.0
-    reference = PoseSequence(person(400, height=50)[None, None], (0,), 640, 400)
-    out = retarget_sequence(PoseSequence(driving, (0, 1), 640, 400), reference).keypoints[0]
+    reference = PoseSequence(person(400, height=50)[None, None], (7,), 640, 400)
+    out = retarget_sequence(PoseSequence(driving, (0, 1), 640, 400), reference, pairs={0: 7}).keypoints[0]
     assert out[0, wb.LEFT_ELBOW].tolist() == driving[0, 0, wb.LEFT_ELBOW].tolist()
     np.testing.assert_array_equal(out[1], driving[0, 1])
 
@@ -117,17 +116,3 @@ def test_smoothing_has_no_lag_and_removes_noise():
     np.testing.assert_array_equal(out[20:25], gap[20:25])  # unseen stays unseen and unmoved
     seq = PoseSequence(np.repeat(person(100)[None, None], 3, 0), (4,), 640, 400)
     assert smooth_sequence(seq).track_ids == (4,)
-
-
-def test_binding_defaults_left_to_right_and_accepts_overrides():
-    kp = np.stack([np.stack([person(500), person(100), person(300)])] * 2)
-    kp[0, 2, :, 2] = 0.0  # track 12 is absent in the binding frame: it comes last
-    seq = PoseSequence(kp, (10, 11, 12), 640, 400)
-    assert binding_order(seq) == [11, 10, 12]
-    assert binding_order(seq, overrides="0=12") == [12, 11, 10]
-    bound = bind_references(seq, overrides="2=11", characters=2)
-    assert bound.track_ids == (0, 1)
-    np.testing.assert_array_equal(bound.keypoints[:, 0], kp[:, 0])  # character 0: track 10, leftmost unbound
-    for bad in ("0=99", "0=10, 0=11", "x", "0=10, 1=10"):
-        with pytest.raises(InputError, match="binding"):
-            binding_order(seq, overrides=bad)
