@@ -36,7 +36,7 @@ class Proportions:
     thigh: float = 0.24
     shin: float = 0.23
     limb_width: float = 0.055
-    leg_width: float = 0.07
+    leg_width: float = 0.1  # thigh width at the hip; legs taper to 65 % at the knee, 50 % at the ankle
     waist_width: float = 0.20
 
 
@@ -77,7 +77,7 @@ def _proportions(rng: np.random.Generator) -> Proportions:
         head_radius=0.065 * rng.uniform(0.9, 1.15), torso=0.30 * rng.uniform(0.94, 1.06),
         shoulder_width=0.24 * build, hip_width=0.17 * rng.uniform(0.9, 1.15), upper_arm=0.17 * limbs,
         forearm=0.15 * limbs, thigh=0.24 * limbs, shin=0.23 * limbs, limb_width=0.055 * build,
-        leg_width=0.07 * build, waist_width=0.20 * build,
+        leg_width=0.1 * build, waist_width=0.20 * build,
     )
 
 

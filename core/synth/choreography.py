@@ -2,7 +2,7 @@
 
 A scene starts from the reference layout — characters evenly spaced, left to right in the reference order, at
 about the same distance — and each named choreography edits those paths. They compose: they are always applied
-in the order of ``CHOREOGRAPHIES`` (sizes, fewer, swap, circle, cross, exit, dance), each on the paths the previous
+in the order sizes, fewer, swap, circle, cross, exit, dance, each on the paths the previous
 left, and each picks its actors among the characters still in the scene. Timed events (swap, cross, exit) last a
 fixed number of seconds divided by ``speed``, squeezed to fit the clip and centred in it.
 
@@ -18,9 +18,10 @@ import numpy as np
 from .config import SceneConfig
 
 REFERENCE_DISTANCE = 3.0
-NEAR_DISTANCE, FAR_DISTANCE = 2.6, 4.0  # used by "cross": the passer in front, the occluded one behind
+NEAR_DISTANCE, MAX_DISTANCE = 2.4, 20.0  # "cross": where the passer walks, and how far the hidden one may go
+CROTCH, SHOULDERS = 0.5, 0.75  # heights (fraction of body height, with margins) bounding the passer's trunk
 FEET_AT_REFERENCE = 0.92  # fraction of frame height where feet touch at the reference distance
-EYE_LEVEL = 0.55  # camera height as a fraction of the reference body height
+EYE_LEVEL = 0.68  # camera height as a fraction of the reference body height (chest height)
 SWAP_SECONDS, CROSS_SECONDS, EXIT_SECONDS = 2.0, 3.0, 1.5
 CIRCLE_TURNS_PER_SECOND = 0.2
 SIZE_RANGE = (0.6, 1.25)  # body-size multipliers spread across characters by "sizes"
@@ -48,8 +49,8 @@ class Camera:
 @dataclass(frozen=True)
 class Paths:
     """x: ``(T, P)`` pelvis x in pixels; z: ``(T, P)`` distance (larger = farther); in_scene: ``(T, P)`` bool;
-    size: ``(P,)`` body-size multiplier; dance: ``(P,)`` dance amplitude (0 = idle); still: ``(P,)`` bool, keep
-    limbs close to the body (the hidden one of "cross", so no arm pokes out)."""
+    size: ``(P,)`` body-size multiplier; dance: ``(P,)`` dance amplitude (0 = idle); still: ``(P,)`` bool, no dance
+    and limbs close to the body (the pair of "cross", so the hidden one fits inside the passer)."""
 
     x: np.ndarray
     z: np.ndarray
@@ -78,8 +79,9 @@ def plan_paths(config: SceneConfig, rng: np.random.Generator, order: tuple[int, 
         x[:, identity] = slot_x(config, position)
     paths = Paths(x=x, z=np.tile(depths, (frames, 1)), in_scene=np.ones((frames, count), bool),
                   size=np.ones(count), dance=np.zeros(count), still=np.zeros(count, bool))
-    for name in config.choreography:
-        _EDITS[name](paths, config, rng, order, heights)
+    for name, edit in _EDITS.items():  # fixed application order, whatever order the user wrote
+        if name in config.choreography:
+            edit(paths, config, rng, order, heights)
     return paths
 
 
@@ -145,7 +147,13 @@ def _circle(paths: Paths, config: SceneConfig, rng: np.random.Generator, order, 
 
 
 def _cross(paths: Paths, config: SceneConfig, rng: np.random.Generator, order, heights) -> None:
-    """The taller of an adjacent pair walks in front of the other, pausing while it hides it completely."""
+    """The taller of an adjacent pair walks in front of the other, pausing while it hides it completely.
+
+    The passer comes towards the camera while the other walks away, and both stand at attention (arms against the
+    body, feet together) rather than dance. The hidden one goes just far enough (``_hiding_ratio``) for its whole
+    silhouette to lie between the passer's shoulder line and crotch — a complete occlusion, not a partial one
+    through the gaps between limbs.
+    """
     a, b = _adjacent_pair(paths, rng, order)
     front, back = (a, b) if heights[a] * paths.size[a] >= heights[b] * paths.size[b] else (b, a)
     start, stop = _window(config, CROSS_SECONDS)
@@ -154,9 +162,23 @@ def _cross(paths: Paths, config: SceneConfig, rng: np.random.Generator, order, h
     x1 = float(np.clip(2 * xb - x0, 0.08 * config.width, 0.92 * config.width))
     go, leave = _ease(config.frames, start, start + third), _ease(config.frames, stop - third, stop)
     paths.x[:, front] = x0 + (xb - x0) * go + (x1 - xb) * leave
-    paths.z[:, front] = NEAR_DISTANCE
-    paths.z[:, back] = FAR_DISTANCE
-    paths.still[back] = True
+    hide_at = NEAR_DISTANCE / _hiding_ratio(heights[front] * paths.size[front], heights[back] * paths.size[back])
+    paths.z[:, front] += (NEAR_DISTANCE - paths.z[:, front]) * go
+    paths.z[:, back] += (min(hide_at, MAX_DISTANCE) - paths.z[:, back]) * go
+    paths.still[[front, back]] = True
+
+
+def _hiding_ratio(front: float, back: float) -> float:
+    """Largest size ratio (back / front distance scale) that puts a ``back``-tall figure fully behind ``front``.
+
+    Heights are in reference body heights. Far figures converge on the horizon (camera height ``EYE_LEVEL``), so
+    the hidden one must be far enough for its feet to rise above the passer's crotch (``CROTCH`` of its height up)
+    and, when it is taller than the camera height, for its head to sink below the passer's shoulder line.
+    """
+    ratios = [1 - CROTCH * front / EYE_LEVEL, 0.4 * front / back]
+    if back > EYE_LEVEL:
+        ratios.append((SHOULDERS * front - EYE_LEVEL) / (back - EYE_LEVEL))
+    return max(min(ratios), NEAR_DISTANCE / MAX_DISTANCE)
 
 
 def _exit(paths: Paths, config: SceneConfig, rng: np.random.Generator, order, heights) -> None:

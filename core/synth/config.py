@@ -16,7 +16,7 @@ MIN_SIDE, MAX_SIDE = 64, 2048
 MAX_FRAMES = 10_000
 
 CHOREOGRAPHIES = ("dance", "swap", "circle", "cross", "exit", "fewer", "sizes")
-"""Composable motions; whatever order they are given in, they are applied in this order (see ``choreography.py``)."""
+"""Composable motions (see ``choreography.py`` for what each does and the fixed order they are applied in)."""
 
 NEEDS_TWO = frozenset({"swap", "cross", "fewer"})
 BACKGROUNDS = ("plain", "textured")

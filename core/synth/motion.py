@@ -13,6 +13,8 @@ from .skeleton import JointAngles
 IDLE_AMPLITUDE = 0.15
 """How much a character that is not dancing still sways and gestures, relative to a dance."""
 BLINK_PERIOD_S = 3.0
+REST_SHOULDER, REST_HIP = 0.3, 0.05
+ATTENTION_SHOULDER, ATTENTION_HIP = 0.06, -0.04
 STEP_LENGTH = 0.35  # body heights per stride half-cycle, for side-stepping legs
 
 
@@ -27,11 +29,13 @@ def neutral_angles(frames: int) -> JointAngles:
 
 
 def dance_angles(rng: np.random.Generator, frames: int, fps: float, amplitude: float, speed: float,
-                 walk_speed: np.ndarray) -> JointAngles:
+                 walk_speed: np.ndarray, at_attention: bool = False) -> JointAngles:
     """Angles of one character: a personal dance of strength ``amplitude`` plus side-steps while walking.
 
-    walk_speed: ``(T,)`` horizontal speed in body heights per frame (0 when standing).
+    walk_speed: ``(T,)`` horizontal speed in body heights per frame (0 when standing). at_attention: rest with
+    arms against the body and feet together (the silhouette of "cross", where one must hide another fully).
     """
+    rest_shoulder, rest_hip = (ATTENTION_SHOULDER, ATTENTION_HIP) if at_attention else (REST_SHOULDER, REST_HIP)
     t = np.arange(frames) / fps
     omega = 2 * np.pi * rng.uniform(0.6, 1.2) * speed
     phase = rng.uniform(0, 2 * np.pi, size=8)
@@ -39,8 +43,8 @@ def dance_angles(rng: np.random.Generator, frames: int, fps: float, amplitude: f
     wave = lambda k, mult=1.0: np.sin(mult * omega * t + phase[k])  # noqa: E731
     a = amplitude
     arm_gain = rng.uniform(0.5, 1.2, size=2)
-    shoulder_l = 0.3 + a * arm_gain[0] * (1 + wave(0))
-    shoulder_r = 0.3 + a * arm_gain[1] * (1 + np.sin(omega * t + phase[0] + mirror))
+    shoulder_l = rest_shoulder + a * arm_gain[0] * (1 + wave(0))
+    shoulder_r = rest_shoulder + a * arm_gain[1] * (1 + np.sin(omega * t + phase[0] + mirror))
     elbow_l, elbow_r = a * (0.3 + 0.7 * wave(1, 2.0)), a * (0.3 + 0.7 * wave(2, 2.0))
     kick = a * rng.uniform(0.05, 0.25)
     step_phase = np.cumsum(np.abs(walk_speed)) / STEP_LENGTH * np.pi
@@ -50,8 +54,8 @@ def dance_angles(rng: np.random.Generator, frames: int, fps: float, amplitude: f
         lean=a * 0.12 * wave(4, 0.5), head_tilt=a * 0.15 * wave(5),
         shoulder_l=np.clip(shoulder_l, 0, 3.0), shoulder_r=np.clip(shoulder_r, 0, 3.0),
         elbow_l=np.clip(elbow_l, -0.6, 2.2), elbow_r=np.clip(elbow_r, -0.6, 2.2),
-        hip_l=0.05 + kick * np.maximum(0, wave(6)) + stepping * np.maximum(0, np.sin(step_phase)),
-        hip_r=0.05 + kick * np.maximum(0, -wave(6)) + stepping * np.maximum(0, -np.sin(step_phase)),
+        hip_l=rest_hip + kick * np.maximum(0, wave(6)) + stepping * np.maximum(0, np.sin(step_phase)),
+        hip_r=rest_hip + kick * np.maximum(0, -wave(6)) + stepping * np.maximum(0, -np.sin(step_phase)),
         plie_l=plie, plie_r=plie,
         curl_l=0.5 + 0.5 * wave(7, 1.5), curl_r=0.5 - 0.5 * wave(7, 1.5),
         mouth_open=np.clip(0.2 + 0.3 * a * wave(7, 3.0), 0, 1),

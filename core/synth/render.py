@@ -19,10 +19,12 @@ from .characters import Character
 from .skeleton import head_centre
 
 SKIN, TOP, BOTTOM, HAIR, SHOES, FACE, HAND, FEATURE = range(1, 9)
-FACE_PARTS = (FACE, FEATURE)
 _SHIFT = 4
 _ONE = 1 << _SHIFT
 _PATTERN_PERIOD = 0.05  # body heights
+_KNEE_TAPER, _ANKLE_TAPER = 0.65, 0.5
+_CROTCH_DROP = 0.08  # body heights below the hip joints where the legs part
+_KEYPOINT_REACH = 0.02  # body heights: how far outside its own visible pixels a keypoint still counts as seen
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,25 @@ def _head_geometry(p: Placed) -> tuple[np.ndarray, float, float]:
     return head_centre(kp), p.character.proportions.head_radius * p.body_px, float(np.degrees(np.arctan2(ears[1], ears[0])))
 
 
+def _tapered(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, width_a: float, width_b: float, label: int) -> None:
+    """A limb segment as a trapezoid from ``a`` to ``b`` with a round joint at ``b``."""
+    along = b - a
+    normal = np.array([-along[1], along[0]]) / max(float(np.linalg.norm(along)), 1e-6)
+    _poly(canvas, np.array([a + normal * width_a / 2, b + normal * width_b / 2, b - normal * width_b / 2,
+                            a - normal * width_a / 2]), label)
+    _ellipse(canvas, b, (width_b / 2, width_b / 2), 0, label)
+
+
 def _draw_legs(canvas: np.ndarray, p: Placed) -> None:
     kp, c, w = p.keypoints, p.character, p.body_px
-    leg = c.proportions.leg_width * w
-    bare = 0.75 * leg
+    thigh_w = c.proportions.leg_width * w
+    knee_w, ankle_w = _KNEE_TAPER * thigh_w, _ANKLE_TAPER * thigh_w
+    thigh_label = SKIN if c.lower == "skirt" else BOTTOM
+    shin_label = BOTTOM if c.lower == "trousers" else SKIN
     for hip, knee, ankle, foot in ((wb.LEFT_HIP, wb.LEFT_KNEE, wb.LEFT_ANKLE, slice(17, 20)),
                                    (wb.RIGHT_HIP, wb.RIGHT_KNEE, wb.RIGHT_ANKLE, slice(20, 23))):
-        thigh_label = SKIN if c.lower == "skirt" else BOTTOM
-        shin_label = BOTTOM if c.lower == "trousers" else SKIN
-        _line(canvas, kp[hip], kp[knee], thigh_label, leg if thigh_label == BOTTOM else bare)
-        _line(canvas, kp[knee], kp[ankle], shin_label, leg if shin_label == BOTTOM else bare)
+        _tapered(canvas, kp[hip], kp[knee], thigh_w, knee_w, thigh_label)
+        _tapered(canvas, kp[knee], kp[ankle], knee_w, ankle_w, shin_label)
         toes = kp[foot][:2]
         _ellipse(canvas, (kp[ankle] + toes.mean(0)) / 2, (0.045 * w, 0.028 * w), 0, SHOES)
     if c.lower == "skirt":
@@ -111,8 +122,9 @@ def _draw_torso(canvas: np.ndarray, p: Placed) -> None:
     quad = np.array([sr - across * pad - down * pad * 0.5, sl + across * pad - down * pad * 0.5,
                      pelvis + across * waist + down * 0.02 * w, pelvis - across * waist + down * 0.02 * w])
     if p.character.lower != "skirt":
-        _poly(canvas, np.array([hr - across * pad, hl + across * pad, hl + down * 0.06 * w,
-                                hr + down * 0.06 * w]), BOTTOM)
+        crotch = pelvis + down * _CROTCH_DROP * w
+        _poly(canvas, np.array([hr - across * pad, hl + across * pad, hl + down * 0.03 * w, crotch,
+                                hr + down * 0.03 * w]), BOTTOM)
     _poly(canvas, quad, TOP)
     neck = (sl + sr) / 2
     head, _, _ = _head_geometry(p)
@@ -203,52 +215,72 @@ def _box(p: Placed, height: int, width: int) -> tuple[int, int, int, int] | None
 
 
 def paint(frame: np.ndarray, labels: np.ndarray, p: Placed) -> None:
-    """Paint ``p``'s labelled pixels onto ``frame`` (in place) in its colours and clothing pattern."""
-    box = _box(p, *labels.shape)
-    if box is None:
-        return
-    y0, y1, x0, x1 = box
-    lab = labels[y0:y1, x0:x1]
-    ys, xs = np.nonzero(lab)
+    """Paint ``p``'s labelled pixels onto ``frame`` (same shape as ``labels``, in place) in its colours and pattern."""
+    ys, xs = np.nonzero(labels)
     if ys.size == 0:
         return
-    part = lab[ys, xs]
+    part = labels[ys, xs]
     rgb = colour_table(p.character)[part]
     on_top = part == TOP
     if on_top.any():
-        secondary = _pattern(p.character, xs[on_top] + x0, ys[on_top] + y0, p.pelvis, p.body_px)
+        secondary = _pattern(p.character, xs[on_top], ys[on_top], p.pelvis, p.body_px)
         rgb[np.flatnonzero(on_top)[secondary]] = p.character.top_secondary
-    frame[ys + y0, xs + x0] = rgb
+    frame[ys, xs] = rgb
 
 
-def render_frame(frame: np.ndarray, placed: list[Placed | None], depth: np.ndarray) -> FrameTruth:
-    """Draw ``placed`` characters onto ``frame`` (in place, far to near by ``depth``) and return the truth."""
+def empty_truth(count: int, height: int, width: int) -> FrameTruth:
+    shape = (count, height, width)
+    return FrameTruth(np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool),
+                      np.zeros((count, wb.NUM_KEYPOINTS), bool))
+
+
+def render_frame(frame: np.ndarray, placed: list[Placed | None], depth: np.ndarray, out: FrameTruth) -> None:
+    """Draw ``placed`` characters onto ``frame`` far to near by ``depth`` and write the truth into zeroed ``out``.
+
+    Work is confined to each character's box, so cost grows with the characters' area, not with P × H × W.
+    """
     height, width = frame.shape[:2]
-    count = len(placed)
-    labels = np.zeros((count, height, width), np.uint8)
-    for i, p in enumerate(placed):
-        if p is not None and _box(p, height, width) is not None:
-            draw_labels(labels[i], p)
-    far_to_near = [i for i in np.argsort(-depth, kind="stable") if placed[i] is not None]
-    for i in far_to_near:
-        paint(frame, labels[i], placed[i])
-    full = labels > 0
-    visible = np.zeros_like(full)
-    keypoint_visible = np.zeros((count, wb.NUM_KEYPOINTS), bool)
+    drawn: dict[int, tuple[tuple[int, int, int, int], np.ndarray]] = {}
+    for i in np.argsort(-depth, kind="stable"):
+        box = None if placed[i] is None else _box(placed[i], height, width)
+        if box is None:
+            continue
+        y0, y1, x0, x1 = box
+        local = Placed(placed[i].character, placed[i].keypoints - [x0, y0], placed[i].body_px)
+        labels = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        draw_labels(labels, local)
+        paint(frame[y0:y1, x0:x1], labels, local)
+        drawn[int(i)] = (box, labels)
     covered = np.zeros((height, width), bool)
-    for i in reversed(far_to_near):
-        visible[i] = full[i] & ~covered
-        keypoint_visible[i] = _keypoints_seen(placed[i].keypoints, covered)
-        covered |= full[i]
-    face = np.isin(labels, FACE_PARTS) & visible
-    hands = (labels == HAND) & visible
-    return FrameTruth(full, visible, face, hands, keypoint_visible)
+    for i in reversed(list(drawn)):  # near to far
+        (y0, y1, x0, x1), labels = drawn[i]
+        full = labels > 0
+        seen = full & ~covered[y0:y1, x0:x1]
+        out.full[i, y0:y1, x0:x1] = full
+        out.visible[i, y0:y1, x0:x1] = seen
+        out.face[i, y0:y1, x0:x1] = seen & ((labels == FACE) | (labels == FEATURE))
+        out.hands[i, y0:y1, x0:x1] = seen & (labels == HAND)
+        out.keypoint_visible[i] = _keypoints_seen(placed[i], box, seen, covered)
+        covered[y0:y1, x0:x1] |= full
+    for i, p in enumerate(placed):
+        if p is not None and i not in drawn:  # wholly outside the frame: nothing to see, nothing covering
+            out.keypoint_visible[i] = False
 
 
-def _keypoints_seen(keypoints: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def _keypoints_seen(p: Placed, box: tuple[int, int, int, int], seen: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """``(133,)``: in the frame, not behind anyone nearer, and next to a visible pixel of the character itself.
+
+    The last condition matters for points on the silhouette's edge (ears, heels, finger tips): when the body is
+    hidden they must not count as seen just because they fall a pixel outside the occluder.
+    """
     height, width = covered.shape
-    xs, ys = np.floor(keypoints[:, 0]).astype(int), np.floor(keypoints[:, 1]).astype(int)
-    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-    seen = inside.copy()
-    seen[inside] = ~covered[ys[inside], xs[inside]]
-    return seen
+    y0, _, x0, _ = box
+    xs, ys = np.floor(p.keypoints[:, 0]).astype(int), np.floor(p.keypoints[:, 1]).astype(int)
+    result = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    reach = max(1, int(round(_KEYPOINT_REACH * p.body_px)))
+    near_own = cv2.dilate(seen.view(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    lx, ly = xs - x0, ys - y0
+    local = result & (lx >= 0) & (lx < seen.shape[1]) & (ly >= 0) & (ly < seen.shape[0])
+    result &= local
+    result[local] = ~covered[ys[local], xs[local]] & (near_own[ly[local], lx[local]] > 0)
+    return result

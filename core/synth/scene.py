@@ -17,7 +17,7 @@ from .characters import Character, sample_cast
 from .choreography import Camera, Paths, plan_paths, reference_depths, slot_x
 from .config import SceneConfig
 from .motion import IDLE_AMPLITUDE, dance_angles, neutral_angles
-from .render import FrameTruth, Placed, render_frame
+from .render import FrameTruth, Placed, empty_truth, render_frame
 from .skeleton import JointAngles, body_keypoints
 
 _FEET = [wb.LEFT_ANKLE, wb.RIGHT_ANKLE, *range(17, 23)]
@@ -109,17 +109,24 @@ def _character_angles(config: SceneConfig, rng: np.random.Generator, paths: Path
     walk = np.diff(paths.x[:, index], prepend=paths.x[0, index]) / body_px
     amplitude = paths.dance[index] if paths.dance[index] > 0 else IDLE_AMPLITUDE * config.amplitude
     amplitude = 0.0 if paths.still[index] else amplitude
-    return dance_angles(rng, config.frames, config.fps, amplitude, config.speed, walk)
+    return dance_angles(rng, config.frames, config.fps, amplitude, config.speed, walk, bool(paths.still[index]))
 
 
 def _boxes(masks: np.ndarray) -> np.ndarray:
-    """``(P, 4)`` float32 tight ``x0, y0, x1, y1`` of each ``(H, W)`` mask; zeros for empty masks."""
-    out = np.zeros((masks.shape[0], 4), np.float32)
-    rows, cols = masks.any(axis=2), masks.any(axis=1)
-    for i in np.flatnonzero(rows.any(axis=1)):
-        ys, xs = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
-        out[i] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
-    return out
+    """``(..., 4)`` float32 tight ``x0, y0, x1, y1`` (exclusive ends) of ``(..., H, W)`` masks; zeros if empty."""
+    rows, cols = masks.any(axis=-1), masks.any(axis=-2)
+    height, width = masks.shape[-2:]
+    some = rows.any(axis=-1)
+    y0, y1 = rows.argmax(-1), height - rows[..., ::-1].argmax(-1)
+    x0, x1 = cols.argmax(-1), width - cols[..., ::-1].argmax(-1)
+    return np.where(some[..., None], np.stack([x0, y0, x1, y1], -1), 0).astype(np.float32)
+
+
+def _frame_view(truth: FrameTruth, t: int, count: int) -> FrameTruth:
+    """The rows of frame ``t`` in a truth laid out as ``(T * P, ...)``: views, so rendering writes in place."""
+    rows = slice(t * count, (t + 1) * count)
+    return FrameTruth(truth.full[rows], truth.visible[rows], truth.face[rows], truth.hands[rows],
+                      truth.keypoint_visible[rows])
 
 
 def _background(config: SceneConfig, rng: np.random.Generator, camera: Camera) -> np.ndarray:
@@ -152,7 +159,8 @@ def make_reference(config: SceneConfig, cast: tuple[Character, ...], order: tupl
         placed.append(Placed(c, kp, float(px[0])))
         keypoints[0, c.identity, :, :2] = kp
     frame = background.copy()
-    truth = render_frame(frame, placed, depths)
+    truth = empty_truth(len(cast), config.height, config.width)
+    render_frame(frame, placed, depths, truth)
     keypoints[0, :, :, 2] = truth.keypoint_visible
     poses = PoseSequence(keypoints, tuple(range(len(cast))), config.width, config.height, config.fps,
                          depths[None].astype(np.float32))
@@ -178,21 +186,17 @@ def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
         body = body_keypoints(angles, c.proportions)
         placed_kp = _place(body, px_all[:, i], paths.x[:, i], camera.ground_y(paths.z[:, i]))
         keypoints[:, i, :, :2] = np.where(paths.in_scene[:, i, None, None], placed_kp, 0.0)
-    shape = (frames_n, count, config.height, config.width)
-    out = {name: np.zeros(shape, bool) for name in ("full", "visible", "face", "hands")}
+    truth = empty_truth(frames_n * count, config.height, config.width)
     frames = np.empty((frames_n, config.height, config.width, 3), np.uint8)
-    visibility = np.zeros((frames_n, count, wb.NUM_KEYPOINTS), bool)
-    boxes, boxes_full = np.zeros((frames_n, count, 4), np.float32), np.zeros((frames_n, count, 4), np.float32)
     for t in range(frames_n):
         placed = [Placed(c, keypoints[t, c.identity, :, :2], float(px_all[t, c.identity]))
                   if paths.in_scene[t, c.identity] else None for c in cast]
         frames[t] = background
-        truth: FrameTruth = render_frame(frames[t], placed, paths.z[t])
-        for name in out:
-            out[name][t] = getattr(truth, name)
-        visibility[t] = truth.keypoint_visible
-        boxes[t], boxes_full[t] = _boxes(truth.visible), _boxes(truth.full)
+        render_frame(frames[t], placed, paths.z[t], _frame_view(truth, t, count))
         progress(t + 1, frames_n)
+    out = {name: getattr(truth, name).reshape(frames_n, count, *getattr(truth, name).shape[1:])
+           for name in ("full", "visible", "face", "hands", "keypoint_visible")}
+    visibility = out["keypoint_visible"]
     keypoints[..., 2] = visibility
     present = out["full"].any(axis=(2, 3))
     poses = PoseSequence(keypoints, tuple(range(count)), config.width, config.height, config.fps,
@@ -201,7 +205,7 @@ def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
     return Scene(
         config=config, characters=cast, frames=frames, poses=poses, visibility=visibility,
         masks_full=out["full"], masks_visible=out["visible"], face_masks=out["face"], hand_masks=out["hands"],
-        boxes=boxes, boxes_full=boxes_full, present=present,
+        boxes=_boxes(out["visible"]), boxes_full=_boxes(out["full"]), present=present,
         depth_order=np.argsort(np.argsort(paths.z, axis=1, kind="stable"), axis=1, kind="stable"),
         reference=reference, swap_table=_swap_table(order, paths.x, present),
     )
