@@ -16,6 +16,7 @@ from torch import nn
 from ..errors import InputError
 from .checkpoint import CheckpointReader, open_checkpoint
 from .loading import DtypePolicy, build_on_meta, load_weights
+from .lora import apply_loras
 from .scail2 import Scail2Transformer
 from .wan_arch import SCAIL2, WanArch, detect_wan_arch
 from .wan_keys import is_original_layout, original_to_diffusers
@@ -43,8 +44,9 @@ def build_wan(arch: WanArch, rope_max_seq_len: int = ROPE_MAX_SEQ_LEN) -> nn.Mod
 
 def load_wan_transformer(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
                          head_dim: int | None = None, expect: tuple[str, ...] | None = None,
-                         input_name: str = "model file") -> LoadedWan:
-    """Load the Wan transformer at ``path``; ``expect`` lists acceptable variants (others get a clear error)."""
+                         loras: tuple[tuple[str | Path, float], ...] = (), input_name: str = "model file") -> LoadedWan:
+    """Load the Wan transformer at ``path``; ``expect`` lists acceptable variants (others get a clear error);
+    ``loras`` ``(file, strength)`` are merged into the weights right after loading."""
     reader = open_checkpoint(path, input_name)
     try:
         arch = detect_wan_arch(reader, head_dim, input_name)
@@ -54,6 +56,7 @@ def load_wan_transformer(path: str | Path, policy: DtypePolicy = DtypePolicy(), 
         model = build_on_meta(lambda: build_wan(arch))
         load_weights(model, reader, _name_map(reader), policy, device, input_name)
         model.to(device)  # non-persistent buffers (RoPE tables) were built on the CPU
+        apply_loras(model, list(loras))
     finally:
         reader.close()
     return LoadedWan(model, arch, Path(path))
