@@ -62,11 +62,20 @@ def load_session(path: Path, device: str = "auto"):
     return _session(str(path.resolve()), path.stat().st_mtime, execution_providers(device))
 
 
-def load_dwpose(search_dirs: Sequence[Path], device: str = "auto", use_detector: bool = True,
-                batch_size: int = 16) -> DWPose:
-    """Find (or download) DWPose's files in ``search_dirs`` and load them."""
-    estimator = load_session(locate_model(ESTIMATOR, search_dirs), device)
-    detector = load_session(locate_model(DETECTOR, search_dirs), device) if use_detector else None
+def model_file(filename: str, default: ModelFile) -> ModelFile:
+    """The `ModelFile` for a user-chosen file name (downloadable only when it is DWPose's own)."""
+    return default if filename == default.filename else ModelFile(filename, MODEL_FOLDER)
+
+
+def load_dwpose(search_dirs: Sequence[Path], device: str = "auto", detector_file: str | None = DETECTOR.filename,
+                estimator_file: str = ESTIMATOR.filename, batch_size: int = 16) -> DWPose:
+    """Find (or download) the DWPose files in ``search_dirs`` and load them; ``detector_file`` None skips the
+    person detector (one whole-frame box per frame)."""
+    if batch_size < 1:
+        raise InputError("batch_size", f"{batch_size} is not positive", "use 1 or more")
+    estimator = load_session(locate_model(model_file(estimator_file, ESTIMATOR), search_dirs), device)
+    detector = (load_session(locate_model(model_file(detector_file, DETECTOR), search_dirs), device)
+                if detector_file else None)
     return DWPose(estimator, detector, batch_size)
 
 

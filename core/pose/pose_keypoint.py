@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..video.output_files import atomic_file
 from .detections import UNKNOWN_ID, PoseFrames
 from .openpose import HAND_POINTS, OPENPOSE_BODY, VISIBLE_SCORE, openpose_to_wholebody, wholebody_to_openpose
 from .sequence import PoseSequence
@@ -196,19 +197,9 @@ def with_track_ids(raw: list[dict], frames: PoseFrames, ids: list[np.ndarray]) -
     return out
 
 
-def save_json(data: Any, path: str | Path) -> Path:
+def save_json(data: Any, path: str | Path, overwrite: bool = True) -> Path:
     """Write JSON atomically (temp file + rename), so a crash never leaves half a file behind."""
-    import os
-    import tempfile
-
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(data), encoding="utf-8")
     return path
