@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
 from .identity import (
     MIN_REGION_PIXELS, Embedder, ICResult, assign, check_references, colour_texture_embedding, cosine,
@@ -131,6 +132,16 @@ def identity_qa(video: np.ndarray, masks: np.ndarray, identities: Sequence[int],
         progress(k + 1, len(starts))
     return QAReport(tuple(identities), window, len(similarity), tuple(verdicts),
                     ic_from_similarity(similarity, identities, reference_identities))
+
+
+def regions_from_poses(poses: PoseSequence, frames: int, height: int, width: int) -> np.ndarray:
+    """``(T, P, H, W)`` bool body regions drawn from the driving poses, overlaps given to the nearer person."""
+    from ..render.masks import exclusive, masks_from_poses
+
+    if poses.num_frames != frames:
+        raise InputError("poses", f"have {poses.num_frames} frames but the video has {frames}",
+                         "connect the driving poses of exactly this video (same frame selection)")
+    return exclusive(masks_from_poses(poses, width, height), poses).masks > 0.5
 
 
 def _check_qa_inputs(identities: list[int], references: list[int], window: int, drift_drop: float) -> None:

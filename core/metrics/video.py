@@ -71,13 +71,23 @@ def _gaussian(size: int, sigma: float) -> torch.Tensor:
     return g / g.sum()
 
 
-def _ssim_map(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """SSIM map of ``(N, 1, [D,] H, W)`` stacks under ``window`` (valid region only, data range 1)."""
-    conv = F.conv3d if x.ndim == 5 else F.conv2d
-    mu_x, mu_y = conv(x, window), conv(y, window)
-    sxx = conv(x * x, window) - mu_x**2
-    syy = conv(y * y, window) - mu_y**2
-    sxy = conv(x * y, window) - mu_x * mu_y
+def _separable_blur(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """Valid-region blur of ``(N, 1, *dims)`` with one 1-D kernel per trailing axis (a separable window).
+
+    A weighted sum of shifted views per axis: exact, and faster on CPU in float64 than ``conv2d``/``conv3d``.
+    """
+    for axis, kernel in enumerate(kernels, start=2):
+        length = x.shape[axis] - len(kernel) + 1
+        x = sum(float(w) * x.narrow(axis, k, length) for k, w in enumerate(kernel))
+    return x
+
+
+def _ssim_map(x: torch.Tensor, y: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """SSIM map of ``(N, 1, [D,] H, W)`` stacks under the separable window ``kernels`` (valid region, range 1)."""
+    mu_x, mu_y = _separable_blur(x, kernels), _separable_blur(y, kernels)
+    sxx = _separable_blur(x * x, kernels) - mu_x**2
+    syy = _separable_blur(y * y, kernels) - mu_y**2
+    sxy = _separable_blur(x * y, kernels) - mu_x * mu_y
     c1, c2 = SSIM_K1**2, SSIM_K2**2
     return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
 
@@ -92,10 +102,9 @@ def ssim(generated: torch.Tensor, reference: torch.Tensor) -> float:
     """Per frame and channel SSIM (Gaussian 11×11, σ 1.5, K1 0.01, K2 0.03), averaged."""
     _check_ssim_size(generated)
     g = _gaussian(SSIM_WINDOW, SSIM_SIGMA)
-    window = (g[:, None] * g[None, :])[None, None]
     x = generated.permute(0, 3, 1, 2).reshape(-1, 1, *generated.shape[1:3])
     y = reference.permute(0, 3, 1, 2).reshape(-1, 1, *reference.shape[1:3])
-    return float(_ssim_map(x, y, window).mean())
+    return float(_ssim_map(x, y, [g, g]).mean())
 
 
 def st_ssim(generated: torch.Tensor, reference: torch.Tensor) -> float:
@@ -104,11 +113,10 @@ def st_ssim(generated: torch.Tensor, reference: torch.Tensor) -> float:
         return math.nan
     _check_ssim_size(generated)
     g = _gaussian(SSIM_WINDOW, SSIM_SIGMA)
-    window = torch.full((ST_SSIM_FRAMES,), 1.0 / ST_SSIM_FRAMES, dtype=torch.float64)
-    window = (window[:, None, None] * g[None, :, None] * g[None, None, :])[None, None]
+    box = torch.full((ST_SSIM_FRAMES,), 1.0 / ST_SSIM_FRAMES, dtype=torch.float64)
     x = generated.permute(3, 0, 1, 2)[:, None]  # (C, 1, T, H, W)
     y = reference.permute(3, 0, 1, 2)[:, None]
-    return float(_ssim_map(x, y, window).mean())
+    return float(_ssim_map(x, y, [box, g, g]).mean())
 
 
 def _luma(video: torch.Tensor) -> torch.Tensor:

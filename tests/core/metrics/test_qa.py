@@ -83,3 +83,16 @@ def test_absent_windows_and_bad_settings(scene):
         identity_qa(video, masks, ids, images[:2], ref_masks[:2], [0, 1])
     with pytest.raises(InputError, match="window"):
         identity_qa(video, masks, ids, images, ref_masks, ref_ids, window=0)
+
+
+def test_regions_drawn_from_the_driving_poses_cover_the_people(scene):
+    from choreograph.core.metrics.qa import regions_from_poses
+    from choreograph.core.metrics.tracking import mask_iou
+
+    regions = regions_from_poses(scene.poses, 16, 128, 128)
+    iou = np.mean([np.diag(mask_iou(regions[t], scene.masks_visible[t])) for t in range(16)], axis=0)
+    assert (iou > 0.5).all()
+    report = identity_qa(scene.frames.astype(np.float32) / 255, regions, *_inputs(scene)[2:], window=8)
+    assert report.ok
+    with pytest.raises(InputError, match="frames"):
+        regions_from_poses(scene.poses, 12, 128, 128)

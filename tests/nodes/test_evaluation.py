@@ -1,0 +1,84 @@
+"""Evaluation nodes run the way ComfyUI calls them, on a synthetic scene with its character slots."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from choreograph.core.conditioning.characters import build_characters
+from choreograph.core.conditioning.identity import assign_identities
+from choreograph.core.errors import InputError
+from choreograph.core.metrics.identity import masked_crop
+from choreograph.nodes.evaluation import ChoreoIdentityQA, ChoreoPoseMetrics, ChoreoVideoMetrics
+from choreograph.core.synth import SceneConfig, make_scene
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return make_scene(SceneConfig(characters=2, frames=8, width=128, height=128, seed=4))
+
+
+@pytest.fixture(scope="module")
+def characters(scene):
+    ref = scene.reference
+    return build_characters(ref.frame, ref.poses, scene.poses, assign_identities(scene.poses),
+                            masks=ref.masks.astype(np.float32))
+
+
+def _images(frames):
+    return torch.from_numpy(frames.astype(np.float32) / 255.0)
+
+
+def _swap_from(frames, masks, start):
+    """Frames where, from ``start`` on, each person's region shows the other person's look (resized)."""
+    import cv2
+
+    out = frames.astype(np.float32) / 255.0
+    for t in range(start, len(out)):
+        frame = out[t].copy()
+        for dst, src in ((0, 1), (1, 0)):
+            crop, _ = masked_crop(out[t], masks[t, src])
+            ys, xs = np.nonzero(masks[t, dst])
+            box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+            look = cv2.resize(crop, (box[1].stop - box[1].start, box[0].stop - box[0].start),
+                              interpolation=cv2.INTER_NEAREST)
+            frame[box][masks[t, dst][box]] = look[masks[t, dst][box]]
+        out[t] = frame
+    return torch.from_numpy(out)
+
+
+def test_identity_qa_holds_on_the_true_video_and_writes_its_report(headless_dirs, scene, characters):
+    out = ChoreoIdentityQA().run(_images(scene.frames), scene.poses, characters, window=4)
+    overlay, text, ok = out["result"]
+    assert ok and overlay.shape == (8, 128, 128, 3) and overlay.dtype == torch.float32
+    report = json.loads(text)
+    assert report["ic_accuracy"]["IC_character"] == 1.0
+    saved = headless_dirs / "output" / "choreograph" / "identity_qa_00001.json"
+    assert json.loads(saved.read_text()) == report
+    assert out["ui"]["reports"][0] == {"filename": saved.name, "subfolder": "choreograph", "type": "output"}
+
+
+def test_identity_qa_flags_a_swap_in_the_overlay(headless_dirs, scene, characters):
+    video = _swap_from(scene.frames, scene.masks_visible, 4)
+    overlay, text, ok = ChoreoIdentityQA().run(video, scene.poses, characters, window=4)["result"]
+    report = json.loads(text)
+    assert not ok and report["swaps"][0]["start"] == 4 and report["swaps"][0]["mutual"]
+    red_bar = (overlay[:, 0] == torch.tensor([1.0, 0.0, 0.0])).all(-1).all(-1)
+    assert red_bar.tolist() == [False] * 4 + [True] * 4
+
+
+def test_identity_qa_refuses_poses_of_another_clip(headless_dirs, scene, characters):
+    with pytest.raises(InputError, match="frames"):
+        ChoreoIdentityQA().run(_images(scene.frames[:5]), scene.poses, characters)
+
+
+def test_video_and_pose_metric_nodes(headless_dirs, scene):
+    truth = _images(scene.frames[:4, ::2, ::2])
+    mask = torch.from_numpy(scene.masks_visible[:4, :, ::2, ::2].any(axis=1).astype(np.float32))
+    text = ChoreoVideoMetrics().run(truth * 0.9, truth, "eval/video", people_mask=mask)["result"][0]
+    scores = json.loads(text)["video"]
+    assert scores["SSIM"] < 1 and scores["masked_PSNR"] > scores["PSNR"] and scores["frames"] == 4
+    text = ChoreoPoseMetrics().run(scene.poses, scene.poses, "eval/poses")["result"][0]
+    data = json.loads(text)
+    assert data["tracking"]["HOTA"] == pytest.approx(1.0) and data["pose"]["MPJPE"] == pytest.approx(0, abs=1e-3)
+    assert (headless_dirs / "output" / "eval" / "poses_00001.json").is_file()
