@@ -253,7 +253,8 @@ def render_frame(frame: np.ndarray, placed: list[Placed | None], depth: np.ndarr
         drawn[int(i)] = (box, labels)
     covered = np.zeros((height, width), bool)
     for i in reversed(list(drawn)):  # near to far
-        (y0, y1, x0, x1), labels = drawn[i]
+        box, labels = drawn[i]
+        y0, y1, x0, x1 = box
         full = labels > 0
         seen = full & ~covered[y0:y1, x0:x1]
         out.full[i, y0:y1, x0:x1] = full
