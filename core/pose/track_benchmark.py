@@ -66,12 +66,12 @@ def identity_metrics(truth: list[np.ndarray], predicted: list[np.ndarray]) -> di
 
 
 def benchmark_scene(config: SceneConfig, seed: int = 0, use_frames: bool = True,
-                    tracker: TrackerConfig = TrackerConfig()) -> dict[str, float]:
+                    tracker: TrackerConfig | None = None) -> dict[str, float]:
     """Scores of our tracker and of the left-to-right baseline on one synthetic scene, and tracking speed."""
     scene = make_scene(config)
     seen = shuffled_detections(scene.poses, np.random.default_rng(seed))
     start = time.perf_counter()
-    ours = assign_track_ids(seen.frames, scene.frames if use_frames else None, tracker)
+    ours = assign_track_ids(seen.frames, scene.frames if use_frames else None, tracker or TrackerConfig())
     elapsed = time.perf_counter() - start
     row = {f"ours_{k}": v for k, v in identity_metrics(seen.truth, ours).items()}
     row.update({f"l2r_{k}": v for k, v in identity_metrics(seen.truth, left_to_right_ids(seen.frames)).items()})

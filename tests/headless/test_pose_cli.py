@@ -6,7 +6,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from choreograph.cli import main
 
 _TINY = Path(__file__).parents[1] / "core" / "pose" / "tiny_dwpose.py"

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError
 from choreograph.core.pose.sequence import PoseSequence

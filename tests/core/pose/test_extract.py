@@ -5,7 +5,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.pose import extract, rtmpose, yolox
 

@@ -3,12 +3,17 @@ import json
 
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.pose.detections import PoseFrames
 from choreograph.core.pose.openpose import openpose_to_wholebody, wholebody_to_openpose
-from choreograph.core.pose.pose_keypoint import (load_pose_json, person_dict, read_pose_keypoint, save_json,
-                                                 with_track_ids, write_pose_keypoint)
+from choreograph.core.pose.pose_keypoint import (
+    load_pose_json,
+    person_dict,
+    read_pose_keypoint,
+    save_json,
+    with_track_ids,
+    write_pose_keypoint,
+)
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.core.pose.wholebody import FEET
 

@@ -1,11 +1,15 @@
 """Bone-length retargeting, DreamActor-M2 augmentations and zero-lag smoothing."""
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.pose import wholebody as wb
-from choreograph.core.pose.augment import (augment_bone_lengths, keypoint_box, normalise_to_box,
-                                           normalise_to_reference, scale_bone_groups)
+from choreograph.core.pose.augment import (
+    augment_bone_lengths,
+    keypoint_box,
+    normalise_to_box,
+    normalise_to_reference,
+    scale_bone_groups,
+)
 from choreograph.core.pose.retarget import retarget_sequence
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.core.pose.skeleton_tree import BONES, bone_vectors, neck

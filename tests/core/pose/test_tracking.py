@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.pose.detections import PoseFrames
 from choreograph.core.pose.pose_keypoint import load_pose_json, with_track_ids
