@@ -1,0 +1,102 @@
+"""Checkpoints that survive a kill at any moment and resume exactly.
+
+A checkpoint is a folder ``checkpoints/step_NNNNNNN`` written under a temporary name and renamed into place, then
+``checkpoints/latest.json`` is atomically replaced to point at it — so ``latest`` only ever names a complete
+checkpoint. It holds the trainable weights, the optimizer's tensors (safetensors) and its hyper-parameters, the
+scheduler state and the step (JSON). Data order and noise are functions of (seed, step, rank), so the step is the
+whole data position. Nothing is pickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from ..core.errors import InputError
+from .files import save_json, save_safetensors
+
+LATEST = "latest.json"
+
+
+def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _optimizer_tensors(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split ``optimizer.state_dict()`` into flat tensors and the JSON-able rest."""
+    tensors, plain = {}, {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                plain[f"{index}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "plain": plain}
+
+
+def _optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> dict:
+    state: dict[int, dict] = {}
+    for flat, value in list(tensors.items()) + list(rest["plain"].items()):
+        index, key = flat.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def save_checkpoint(folder: str | Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler, keep: int = 2) -> Path:
+    """Write checkpoint ``step`` under ``folder`` atomically and keep only the newest ``keep`` ones."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"step_{step:07d}"
+    temp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
+    save_safetensors(trainable_state(model), temp / "trainable.safetensors")
+    tensors, rest = _optimizer_tensors(optimizer.state_dict())
+    save_safetensors(tensors, temp / "optimizer.safetensors")
+    save_json({"step": step, "optimizer": rest, "scheduler": scheduler.state_dict(),
+               "torch_rng": torch.get_rng_state().tolist()}, temp / "state.json")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(temp, final)
+    save_json({"checkpoint": final.name, "step": step}, folder / LATEST)
+    for old in sorted(folder.glob("step_*"))[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    """The checkpoint ``latest.json`` names, or None when there is none yet."""
+    pointer = Path(folder) / LATEST
+    if not pointer.is_file():
+        return None
+    return Path(folder) / json.loads(pointer.read_text())["checkpoint"]
+
+
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler) -> int:
+    """Restore weights, optimizer, scheduler and RNG from ``path``; returns the step to continue from."""
+    path = Path(path)
+    if not (path / "state.json").is_file():
+        raise InputError("--resume", f"'{path}' is not a training checkpoint (no state.json)",
+                         "pass a checkpoints/step_N folder or the run's output folder")
+    weights = load_file(str(path / "trainable.safetensors"))
+    params = dict(model.named_parameters())
+    missing = sorted(set(n for n, p in params.items() if p.requires_grad) - set(weights))
+    if missing or not set(weights) <= set(params):
+        raise InputError("--resume", f"checkpoint '{path.name}' was written by a different model or method "
+                         f"(missing {missing[:3]}, unexpected {sorted(set(weights) - set(params))[:3]})",
+                         "resume with the same config that wrote it")
+    with torch.no_grad():
+        for name, value in weights.items():
+            params[name].copy_(value)
+    state = json.loads((path / "state.json").read_text())
+    optimizer.load_state_dict(_optimizer_state(load_file(str(path / "optimizer.safetensors")),
+                                               state["optimizer"]))
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    return int(state["step"])

@@ -1,0 +1,235 @@
+"""The training configuration: a YAML file read with ``yaml.safe_load`` into validated frozen dataclasses.
+
+Every section and key is checked before anything heavy happens — unknown keys (typos), wrong types, missing
+files, impossible sizes — and reported as ``InputError`` naming the key, so a bad config fails in a second, not
+after an hour of data preparation. Relative paths are relative to the config file.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from ..core.errors import InputError
+
+BACKBONES = ("scail2",)
+METHODS = ("full", "lora")
+PRECISIONS = ("no", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    """Sizes of a transformer built from scratch (no checkpoint): a tiny SCAIL-2 for tests and demos."""
+
+    dim: int = 64
+    num_layers: int = 2
+    ffn_dim: int = 128
+    head_dim: int = 32
+    text_dim: int = 32
+    freq_dim: int = 32
+    image_dim: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "scail2"
+    checkpoint: str | None = None  # Wan/SCAIL-2 safetensors file or diffusers folder; None = build ``arch``
+    arch: ArchConfig = field(default_factory=ArchConfig)
+    vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
+    gradient_checkpointing: bool = False
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Write ``clips`` synthetic scenes into ``data.root`` before training (kept if already there)."""
+
+    clips: int = 4
+    characters: int = 2
+    frames: int = 17
+    width: int = 64
+    height: int = 64
+    choreography: str = "dance+swap"
+    background: str = "plain"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    root: str = "clips"
+    synthetic: SyntheticConfig | None = None
+    frames: int = 5  # per sample, 4k+1
+    width: int = 64
+    height: int = 64
+    swap_probability: float = 0.5
+    sample_margin: int = 30
+    permute_slots: bool = True
+    bone_scaling_probability: float = 0.3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    method: str = "lora"
+    steps: int = 100
+    batch_size: int = 1
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    mixed_precision: str = "no"
+    checkpoint_every: int = 50
+    keep_checkpoints: int = 2
+    log_every: int = 1
+    export_merged: bool = False  # LoRA runs: also write the merged full model
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    rank: int = 4
+    alpha: float = 4.0
+    targets: tuple[str, ...] = ("ffn.0", "ffn.2")  # original Wan names inside blocks.N (or diffusers names)
+
+
+@dataclass(frozen=True)
+class FlowLossConfig:
+    history_probability: float = 0.5  # chance of 2 clean history frames (SPEC §3.4)
+
+
+@dataclass(frozen=True)
+class ImgLossConfig:
+    weight: float = 0.1  # λ of SPEC §1.4; 0 disables IMG
+    blocks: tuple[int, ...] | None = None  # None = 3 evenly spaced blocks ending with the last
+    variant: str = "linear"
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    flow: FlowLossConfig = field(default_factory=FlowLossConfig)
+    img: ImgLossConfig = field(default_factory=ImgLossConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    output_dir: str = "runs/train"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    losses: LossConfig = field(default_factory=LossConfig)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    """``value`` as type ``hint`` (dataclass, tuple, optional, int/float/bool/str) or ``InputError``."""
+    args = getattr(hint, "__args__", ())
+    if type(None) in args:
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        args = getattr(hint, "__args__", ())
+    if dataclasses.is_dataclass(hint):
+        return _section(hint, value, where)
+    if getattr(hint, "__origin__", None) is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise InputError("config", f"{where} must be a list, not {value!r}", f"write {where}: [ ... ]")
+        return tuple(_convert(v, args[0], f"{where}[]") for v in value)
+    if hint is bool and not isinstance(value, bool):
+        raise InputError("config", f"{where} must be true or false, not {value!r}", f"set {where}: true or false")
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as text
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                 or (hint is int and not float(value).is_integer())):
+        raise InputError("config", f"{where} must be a{'n integer' if hint is int else ' number'}, not {value!r}",
+                         f"fix {where}")
+    if hint is str and not isinstance(value, str):
+        raise InputError("config", f"{where} must be text, not {value!r}", f"quote {where}")
+    return hint(value)
+
+
+def _section(cls: type, values: Any, where: str) -> Any:
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise InputError("config", f"{where or 'the file'} must be a mapping of keys, not {values!r}",
+                         "see training/configs/ for examples")
+    hints = get_type_hints(cls)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        name = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise InputError("config", f"unknown key '{name}'", f"valid keys{' of ' + where if where else ''}: "
+                         f"{', '.join(hints)}")
+    return cls(**{k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in values.items()})
+
+
+def _choice(value: str, options: tuple[str, ...], where: str) -> None:
+    if value not in options:
+        raise InputError("config", f"{where} is '{value}'", f"choose one of {', '.join(options)}")
+
+
+def _positive(where: str, value: float) -> None:
+    if value <= 0:
+        raise InputError("config", f"{where} must be positive, not {value}", f"set {where} above 0")
+
+
+def validate(config: Config) -> Config:
+    """Reject values that cannot train (missing files, sizes the backbone cannot take, bad options)."""
+    m, d, t = config.model, config.data, config.train
+    _choice(m.backbone, BACKBONES, "model.backbone")
+    _choice(t.method, METHODS, "train.method")
+    _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
+    _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
+    for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae)):
+        if path is not None and not Path(path).exists():
+            raise InputError("config", f"{where} '{path}' does not exist", f"fix the path or remove {where}")
+    if d.frames < 1 or (d.frames - 1) % 4:
+        raise InputError("config", f"data.frames is {d.frames}", "use 4k+1 frames (5, 9, 17, …, 81)")
+    if d.width % 32 or d.height % 32 or d.width <= 0 or d.height <= 0:
+        raise InputError("config", f"data.width × data.height is {d.width}×{d.height}",
+                         "use positive multiples of 32 (the Wan latent patch grid)")
+    for where, value in (("train.steps", t.steps), ("train.batch_size", t.batch_size),
+                         ("train.learning_rate", t.learning_rate), ("train.checkpoint_every", t.checkpoint_every),
+                         ("train.log_every", t.log_every), ("lora.rank", config.lora.rank),
+                         ("lora.alpha", config.lora.alpha)):
+        _positive(where, value)
+    if not 0 <= d.swap_probability <= 1 or not 0 <= d.bone_scaling_probability <= 1:
+        raise InputError("config", "a probability in data is outside 0..1", "use values between 0 and 1")
+    return config
+
+
+def _resolve(path: str | None, base: Path) -> str | None:
+    if path is None or path == "pixel":
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read, type-check and validate a YAML config; relative paths are taken from the config's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("config", f"'{path}' does not exist", "pass the path of a YAML training config")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError("config", f"'{path}' is not valid YAML ({exc})", "fix the YAML syntax") from exc
+    config = _section(Config, raw, "")
+    if overrides:
+        config = _section(Config, _merge(dataclasses.asdict(config), overrides), "")
+    base = path.parent.resolve()
+    model = dataclasses.replace(config.model, checkpoint=_resolve(config.model.checkpoint, base),
+                                vae=_resolve(config.model.vae, base))
+    data = dataclasses.replace(config.data, root=_resolve(config.data.root, base))
+    config = dataclasses.replace(config, model=model, data=data, output_dir=_resolve(config.output_dir, base))
+    return validate(config)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -1,0 +1,53 @@
+"""What a finished run leaves for the samplers: a ComfyUI-format LoRA, or a full model our loaders read.
+
+The full model is a diffusers folder (``config.json`` + ``diffusion_pytorch_model.safetensors``): the config
+carries the head size, which a bare ComfyUI file cannot (``core.models.wan_arch`` assumes Wan's 128). For
+real-size models (128-dim heads) a ComfyUI single file with original Wan names is written as well.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..core.models.wan_arch import WAN_HEAD_DIM
+from ..core.models.wan_keys import diffusers_to_original
+from .config import Config
+from .files import save_safetensors
+from .lora import merged_copy_state, save_comfy_lora
+
+MODEL_FOLDER = "model"
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
+
+
+def save_model_folder(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> Path:
+    """A diffusers model folder for ``state`` with ``model``'s config, renamed into place when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    model.save_config(str(temp))
+    save_safetensors({k: v.float() for k, v in state.items()}, temp / WEIGHTS_NAME)
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(temp, path)
+    return path
+
+
+def export_final(model: nn.Module, config: Config, out: Path) -> list[Path]:
+    """Write the run's deliverables into ``out``; returns their paths."""
+    written = []
+    if config.train.method == "lora":
+        written.append(save_comfy_lora(model, config.lora.alpha, out / "lora.safetensors"))
+        if not config.train.export_merged:
+            return written
+        state = merged_copy_state(model)
+    else:
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    written.append(save_model_folder(model, state, out / MODEL_FOLDER))
+    if model.config.attention_head_dim == WAN_HEAD_DIM:
+        comfy = {diffusers_to_original(k): v.float() for k, v in state.items()}
+        written.append(save_safetensors(comfy, out / "model_comfyui.safetensors", {"format": "pt"}))
+    return written

@@ -1,0 +1,125 @@
+"""One SCAIL-2 training sample from a clip: target latent, in-context conditioning and the masks IMG needs.
+
+The driving input is the identity-coloured skeleton of the target window (IEG palette) and the binding-slot
+colour masks come from the tracked instance masks, so the network learns to bind each reference person to the
+driving person sharing their slot. Slots are permuted at random per sample (the "slot-hue permutation"), so no
+colour is ever tied to a position or a person.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from ..core.conditioning.binding_slots import driving_mask28, reference_mask28, slot_colour_image
+from ..core.models.scail2 import ANIMATION, Scail2Context
+from ..core.pose.sequence import PoseSequence
+from ..core.render.palette import NUM_SLOTS
+from ..core.render.skeleton import render_skeletons
+from ..core.sampling.loop import VideoCodec
+from ..core.sampling.scail2 import half_size
+from .augment import scale_bones
+from .dataset import Clip, ClipWindow
+from .pairs import sample_pair
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """How samples are cut: frames per window (4k+1), training size, swap oversampling, augmentations."""
+
+    frames: int
+    width: int
+    height: int
+    swap_probability: float = 0.5
+    sample_margin: int = 30
+    permute_slots: bool = True
+    bone_scaling_probability: float = 0.3
+
+
+@dataclass(frozen=True)
+class Scail2Sample:
+    """``latent`` ``(B,16,F,h,w)``; ``context``; IMG masks at pixel resolution: ``gen_masks`` ``(B,F,P,H,W)``
+    (the last pixel frame of each latent frame) and ``ref_masks`` ``(B,P,H,W)``; ``match`` ``(B,P)`` reference
+    column of each generated column; ``swapped`` ``(B,)`` whether the pair came from the swap table."""
+
+    latent: torch.Tensor
+    context: Scail2Context
+    gen_masks: torch.Tensor
+    ref_masks: torch.Tensor
+    match: torch.Tensor
+    swapped: torch.Tensor
+
+    def to(self, device: torch.device) -> "Scail2Sample":
+        return Scail2Sample(self.latent.to(device), self.context.to(device), self.gen_masks.to(device),
+                            self.ref_masks.to(device), self.match.to(device), self.swapped.to(device))
+
+
+def _resized(window: ClipWindow, width: int, height: int) -> ClipWindow:
+    """The window at the training size (area for pixels, nearest for masks, scaled keypoints)."""
+    t, h, w = window.frames.shape[:3]
+    if (h, w) == (height, width):
+        return window
+
+    def masks(m: np.ndarray) -> np.ndarray:
+        flat = m.reshape(-1, h, w).astype(np.uint8)
+        out = np.stack([cv2.resize(x, (width, height), interpolation=cv2.INTER_NEAREST) for x in flat])
+        return out.reshape(*m.shape[:-2], height, width).astype(bool)
+
+    frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in window.frames])
+    kp = window.poses.keypoints.copy()
+    kp[..., 0] *= width / w
+    kp[..., 1] *= height / h
+    p = window.poses
+    poses = PoseSequence(kp, p.track_ids, width, height, p.fps, p.depth)
+    return ClipWindow(frames, masks(window.masks), masks(window.face_masks), masks(window.hand_masks), poses)
+
+
+def _pixels(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(frames).float() / 255.0
+
+
+def _last_of_groups(frames: int) -> list[int]:
+    """Index of the last pixel frame behind each Wan latent frame: 0, 4, 8, …"""
+    return list(range(0, frames, 4))
+
+
+def clip_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.random.Generator) -> Scail2Sample:
+    """A batch-of-one sample: a (reference frame, target window) pair from ``clip`` drawn with ``rng``."""
+    a, b, swapped = sample_pair(rng, clip.meta.frames, options.frames, clip.meta.swap_pairs,
+                                options.swap_probability, options.sample_margin)
+    target = _resized(clip.window(range(b, b + options.frames)), options.width, options.height)
+    reference = _resized(clip.window([a]), options.width, options.height)
+    people = len(clip.meta.ids)
+    slots = rng.permutation(NUM_SLOTS)[:people] if options.permute_slots else np.arange(people)
+    driving_poses = target.poses
+    if rng.random() < options.bone_scaling_probability:
+        driving_poses = scale_bones(driving_poses, rng)
+    driving = render_skeletons(driving_poses, slots, options.width, options.height)
+    driving_colours = np.stack([slot_colour_image(m, slots) for m in target.masks])
+    reference_colours = slot_colour_image(reference.masks[0], slots)
+    context = Scail2Context(reference=codec.encode(_pixels(reference.frames)),
+                            reference_mask=reference_mask28(reference_colours).unsqueeze(0),
+                            driving=codec.encode(half_size(_pixels(driving))),
+                            driving_mask=driving_mask28(driving_colours).unsqueeze(0), mode=ANIMATION)
+    gen = torch.from_numpy(target.masks[_last_of_groups(options.frames)])
+    return Scail2Sample(latent=codec.encode(_pixels(target.frames)), context=context, gen_masks=gen[None],
+                        ref_masks=torch.from_numpy(reference.masks[0])[None],
+                        match=torch.arange(people)[None], swapped=torch.tensor([swapped]))
+
+
+def collate(samples: list[Scail2Sample]) -> Scail2Sample:
+    """Stack batch-of-one samples (same size and number of people) along the batch axis."""
+    people = {s.match.shape[1] for s in samples}
+    if len(people) != 1:
+        raise ValueError(f"samples in one batch have different numbers of people {sorted(people)}; use batch_size 1 "
+                         "or clips with the same cast size")
+    ctx = [s.context for s in samples]
+    context = Scail2Context(reference=torch.cat([c.reference for c in ctx]),
+                            reference_mask=torch.cat([c.reference_mask for c in ctx]),
+                            driving=torch.cat([c.driving for c in ctx]),
+                            driving_mask=torch.cat([c.driving_mask for c in ctx]), mode=ctx[0].mode)
+    return Scail2Sample(torch.cat([s.latent for s in samples]), context,
+                        torch.cat([s.gen_masks for s in samples]), torch.cat([s.ref_masks for s in samples]),
+                        torch.cat([s.match for s in samples]), torch.cat([s.swapped for s in samples]))
