@@ -1,0 +1,86 @@
+"""Sizes of the AnimateAnyone networks: the released SD1.5 sizes, and a tiny variant for CPU tests.
+
+The release's numbers (SPEC §1.1; Moore-AnimateAnyone ``configs/inference/inference_v2.yaml`` and the manifests in
+``shared/manifests/animateanyone_*.json``): SD1.5 UNet (320, 640, 1280, 1280), 8 heads everywhere, CLIP context 768;
+pose guider (16, 32, 96, 256) → 320 (not the class default (16, 32, 64, 128)); motion modules with 8 heads, one
+block of two temporal self-attentions, sinusoidal positions up to 32 frames, also in the mid block.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+LATENT_CHANNELS = 4
+VAE_SCALE = 0.18215  # sd-vae-ft-mse latent scaling (SPEC §0.1)
+
+
+@dataclass(frozen=True)
+class AnimateAnyoneConfig:
+    """Everything that decides parameter shapes of the four AnimateAnyone networks."""
+
+    block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280)
+    layers_per_block: int = 2
+    norm_num_groups: int = 32
+    attention_heads: int = 8
+    cross_attention_dim: int = 768
+    pose_guider_channels: tuple[int, ...] = (16, 32, 96, 256)
+    motion_heads: int = 8
+    motion_norm_num_groups: int = 32
+    motion_max_frames: int = 32
+    vae_block_out_channels: tuple[int, ...] = (128, 256, 512, 512)
+    vae_norm_num_groups: int = 32
+    clip_hidden_size: int = 1024
+    clip_layers: int = 24
+    clip_heads: int = 16
+    clip_intermediate_size: int = 4096
+    clip_image_size: int = 224
+    clip_patch_size: int = 14
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "block_out_channels", tuple(int(c) for c in self.block_out_channels))
+        for name in ("pose_guider_channels", "vae_block_out_channels"):
+            object.__setattr__(self, name, tuple(int(c) for c in getattr(self, name)))
+        if len(self.block_out_channels) < 2:
+            raise ValueError("block_out_channels needs at least two levels")
+        if any(c % self.norm_num_groups or c % self.attention_heads for c in self.block_out_channels):
+            raise ValueError("every block width must divide by norm_num_groups and attention_heads")
+        if len(self.pose_guider_channels) != len(self.vae_block_out_channels):
+            raise ValueError("the pose guider must downscale as much as the VAE (one stride-2 conv per VAE level)")
+
+    @property
+    def vae_downscale(self) -> int:
+        """Pixels per latent cell (8 for SD1.5)."""
+        return 2 ** (len(self.vae_block_out_channels) - 1)
+
+    @property
+    def down_block_types(self) -> tuple[str, ...]:
+        return ("CrossAttnDownBlock2D",) * (len(self.block_out_channels) - 1) + ("DownBlock2D",)
+
+    @property
+    def up_block_types(self) -> tuple[str, ...]:
+        return ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(self.block_out_channels) - 1)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "AnimateAnyoneConfig":
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "AnimateAnyoneConfig":
+        return cls.from_dict(json.loads(text))
+
+
+SD15 = AnimateAnyoneConfig()
+
+# Small enough for a CPU test to run the whole pipeline in about a second (diffusers' tiny-config sizes,
+# shared/notes/dependencies.md §1.4).
+TINY = AnimateAnyoneConfig(block_out_channels=(32, 64), layers_per_block=1, norm_num_groups=8, attention_heads=4,
+                           cross_attention_dim=32, pose_guider_channels=(8, 16), motion_heads=4,
+                           motion_norm_num_groups=8, motion_max_frames=32, vae_block_out_channels=(16, 32),
+                           vae_norm_num_groups=8, clip_hidden_size=32, clip_layers=1, clip_heads=2,
+                           clip_intermediate_size=64, clip_image_size=32, clip_patch_size=8)
+
+# Safetensors metadata key that records a non-standard config next to the weights.
+CONFIG_METADATA_KEY = "choreograph.animate_anyone.config"
