@@ -13,8 +13,14 @@ Public API (stable)::
     scene.boxes, scene.boxes_full        # (T, P, 4) float32 x0, y0, x1, y1 (visible / full), zeros when empty
     scene.present, scene.depth_order     # (T, P) bool; (T, P) int, 0 = nearest
     scene.characters      # tuple[Character]: looks and proportions per identity (lookalike_of for lookalikes)
-    scene.reference       # Reference: frame (H, W, 3), poses (1 frame), masks (P, H, W), order (ids left→right)
+    scene.reference       # Reference: frame (H, W, 3), poses (1 frame), masks / face_masks / hand_masks (P, H, W),
+                          #   order (identity ids left → right)
     scene.swap_table      # ((frame, a, b), ...): a is left of b in the reference but right of it in that frame
+    scene.swapped_frames, scene.visible_fraction, scene.lookalike_pairs   # derived views
+
+On disk (``dataset.py``, format in ``docs/dataset_format.md``): ``write_dataset(DIR, DatasetSpec(...))``,
+``load_dataset(DIR)`` → scene folders, ``load_scene(folder)`` → the identical ``Scene``. Command line:
+``python -m choreograph synth --out DIR --scenes N --seed S`` (``--benchmark`` for frames/s).
 
 Choreographies (compose with '+'): dance, swap, circle, cross (full occlusion), exit (and re-entry), fewer (target
 has fewer characters than the reference), sizes (very different body sizes). Limits: 1–``MAX_CHARACTERS``

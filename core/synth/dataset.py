@@ -159,7 +159,9 @@ def write_scene(scene: Scene, folder: Path) -> None:
                             reference_depth=scene.reference.poses.depth)
         masks = {key: _packed(getattr(scene, attr)) for key, attr in zip(
             MASK_KEYS, ("masks_visible", "masks_full", "face_masks", "hand_masks"))}
-        np.savez_compressed(tmp / "masks.npz", reference=_packed(scene.reference.masks), **masks)
+        ref = scene.reference
+        np.savez_compressed(tmp / "masks.npz", reference=_packed(ref.masks), reference_face=_packed(ref.face_masks),
+                            reference_hands=_packed(ref.hand_masks), **masks)
         (tmp / "scene.json").write_text(json.dumps(_scene_json(scene), indent=1))
 
 
@@ -208,7 +210,8 @@ def load_scene(folder: Path) -> Scene:
         ref_poses = PoseSequence(p["reference_keypoints"], ids, width, config.height, config.fps,
                                  p["reference_depth"])
         reference = Reference(_read_png(folder / "reference.png"), ref_poses, _unpacked(m["reference"], width),
-                              tuple(meta["reference_order"]))
+                              tuple(meta["reference_order"]), _unpacked(m["reference_face"], width),
+                              _unpacked(m["reference_hands"], width))
         masks = {key: _unpacked(m[key], width) for key in MASK_KEYS}
         arrays = {key: p[key] for key in POSE_KEYS if key not in ("keypoints", "depth")}
     return Scene(config=config, characters=tuple(_character(c) for c in meta["characters"]), frames=frames,

@@ -28,13 +28,15 @@ class Reference:
     """The reference image: every character of the cast standing in a neutral pose, left to right in ``order``.
 
     frame: ``(H, W, 3)`` uint8; poses: ``PoseSequence`` of 1 frame; masks: ``(P, H, W)`` bool visible masks;
-    order: identity ids from left to right.
+    order: identity ids from left to right; face_masks / hand_masks: ``(P, H, W)`` bool visible face / hands.
     """
 
     frame: np.ndarray
     poses: PoseSequence
     masks: np.ndarray
     order: tuple[int, ...]
+    face_masks: np.ndarray | None = None
+    hand_masks: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def make_reference(config: SceneConfig, cast: tuple[Character, ...], order: tupl
     keypoints[0, :, :, 2] = truth.keypoint_visible
     poses = PoseSequence(keypoints, tuple(range(len(cast))), config.width, config.height, config.fps,
                          depths[None].astype(np.float32))
-    return Reference(frame, poses, truth.visible, order)
+    return Reference(frame, poses, truth.visible, order, truth.face, truth.hands)
 
 
 def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:

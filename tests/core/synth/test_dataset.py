@@ -31,7 +31,8 @@ def test_scene_round_trips_exactly(dataset):
     assert loaded.swap_table == made.swap_table
     assert loaded.reference.order == made.reference.order
     assert np.array_equal(loaded.reference.frame, made.reference.frame)
-    assert np.array_equal(loaded.reference.masks, made.reference.masks)
+    for name in ("masks", "face_masks", "hand_masks"):
+        assert np.array_equal(getattr(loaded.reference, name), getattr(made.reference, name)), name
 
 
 def test_files_are_plain_formats(dataset):

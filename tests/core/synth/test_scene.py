@@ -30,6 +30,8 @@ def test_layout_of_every_array(dance):
     assert dance.visibility.shape == (t, p, 133)
     assert dance.reference.frame.shape == (h, w, 3) and dance.reference.masks.shape == (p, h, w)
     assert sorted(dance.reference.order) == [0, 1, 2]
+    assert dance.reference.face_masks.any(axis=(1, 2)).all() and dance.reference.hand_masks.any(axis=(1, 2)).all()
+    assert not (dance.reference.face_masks & ~dance.reference.masks).any()
 
 
 def test_same_seed_same_scene_other_seed_other_scene(dance):
