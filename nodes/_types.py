@@ -8,3 +8,5 @@ VIDEO_INFO = "CHOREO_VIDEO_INFO"  # plain dict, same keys as VideoHelperSuite's 
 IDENTITY_MAP = "CHOREO_IDENTITY_MAP"  # core.conditioning.identity.IdentityMap
 MASKS = "CHOREO_MASKS"  # core.render.masks.IdentityMasks
 BINDING_SLOTS = "CHOREO_BINDING_SLOTS"  # core.conditioning.binding_slots.BindingSlots
+WAN_MODELS = "CHOREO_WAN_MODELS"  # core.models.wan_loader.WanModels (transformer + VAE codec)
+WAN_PROMPT = "CHOREO_WAN_PROMPT"  # core.sampling.wan_prompt.WanPrompt

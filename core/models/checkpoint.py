@@ -107,7 +107,8 @@ def _weight_files(path: Path, input_name: str) -> tuple[list[Path], dict | None]
             raise InputError(input_name, f"'{path.name}' is not a .safetensors file (pickle formats such as .pt, "
                              ".pth, .ckpt and .bin are refused because loading them can run arbitrary code)",
                              "convert it to .safetensors or download the safetensors release")
-        return [path], None
+        config_file = path.parent / "config.json"  # a file picked inside a diffusers folder
+        return [path], json.loads(config_file.read_text()) if config_file.is_file() else None
     folder = path / "transformer" if (path / "transformer" / "config.json").is_file() else path
     files = sorted(folder.glob("*.safetensors"))
     if not files:

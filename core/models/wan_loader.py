@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
@@ -20,6 +21,9 @@ from .lora import apply_loras
 from .scail2 import Scail2Transformer
 from .wan_arch import SCAIL2, WanArch, detect_wan_arch
 from .wan_keys import is_original_layout, original_to_diffusers
+
+if TYPE_CHECKING:
+    from .wan_vae import WanVideoCodec
 
 # SCAIL-2 shifts groups 120 patches in RoPE space; 1024 positions cover that at up to 1280 px (SPEC §0.3).
 ROPE_MAX_SEQ_LEN = 1024
@@ -64,3 +68,31 @@ def load_wan_transformer(path: str | Path, policy: DtypePolicy = DtypePolicy(), 
 
 def _name_map(reader: CheckpointReader):
     return original_to_diffusers if is_original_layout(reader.keys()) else (lambda name: name)
+
+
+@dataclass(frozen=True)
+class WanModels:
+    """What an in-context Wan sampler needs loaded: the transformer and the VAE codec."""
+
+    transformer: LoadedWan
+    codec: "WanVideoCodec"
+
+    @property
+    def variant(self) -> str:
+        return self.transformer.arch.variant
+
+
+def load_wan_models(model_path: str | Path, vae_path: str | Path, policy: DtypePolicy = DtypePolicy(),
+                    device: str | torch.device = "cpu", loras: tuple[tuple[str | Path, float], ...] = ()
+                    ) -> WanModels:
+    """Transformer and VAE, each reused from the cache when file, dtype, device and LoRAs are unchanged."""
+    from .cache import cached, file_stamp
+    from .wan_vae import load_wan_vae
+
+    lora_key = tuple((file_stamp(p), s) for p, s in loras)
+    transformer = cached("wan_transformer", (file_stamp(model_path), policy, str(device), lora_key),
+                         lambda: load_wan_transformer(model_path, policy, device, loras=loras))
+    vae_dtype = torch.float32 if policy.compute == torch.float32 else torch.bfloat16
+    codec = cached("wan_vae", (file_stamp(vae_path), vae_dtype, str(device)),
+                   lambda: load_wan_vae(vae_path, vae_dtype, device))
+    return WanModels(transformer, codec)
