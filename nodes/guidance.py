@@ -257,6 +257,7 @@ class ChoreoSCAIL2BindingSlots:
                    "the driving mask is halved first, like the driving video. Checks the mode against the mask.")
     CATEGORY = CATEGORY
     FUNCTION = "run"
+    OUTPUT_NODE = True  # shows its summary in the UI, so a graph can end here to check the masks
     RETURN_TYPES = (BINDING_SLOTS, "STRING")
     RETURN_NAMES = ("binding_slots", "summary")
     OUTPUT_TOOLTIPS = ("Reference (28, 1, h, w) and driving (28, F, h/2, w/2) masks for the SCAIL-2 sampler.",
@@ -278,7 +279,7 @@ class ChoreoSCAIL2BindingSlots:
         used = [c for c in range(1, 7) if slots.driving[c::7].any()]
         summary = (f"{mode}: reference {tuple(slots.reference.shape)}, driving {tuple(slots.driving.shape)}, "
                    f"slot channels in use {used}")
-        return (slots, summary)
+        return {"ui": {"text": [summary]}, "result": (slots, summary)}
 
 
 class ChoreoCharacters:

@@ -100,6 +100,15 @@ def _codes(on: np.ndarray) -> np.ndarray:
     return (on[..., 0].astype(np.uint8) << 2) | (on[..., 1].astype(np.uint8) << 1) | on[..., 2].astype(np.uint8)
 
 
+def _halved_on(frame: np.ndarray) -> np.ndarray:
+    """On-test of the 2x2 box mean of one frame. OpenCV's area resize at an exact factor 2 is that mean, and in
+    float32 it is exact for 8-bit values (sums of quarters of integers), so uint8 input matches the float rule."""
+    h, w = frame.shape[:2]
+    scale = 255.0 if frame.dtype == np.uint8 else 1.0
+    mean = cv2.resize(frame.astype(np.float32, copy=False), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return mean > ON_THRESHOLD * scale
+
+
 def colour_codes(video: np.ndarray, halve: bool = False, downsample: str = "bilinear") -> np.ndarray:
     """``(T, H', W')`` uint8 colour code per pixel after thresholding, at full or half resolution.
 
@@ -112,12 +121,9 @@ def colour_codes(video: np.ndarray, halve: bool = False, downsample: str = "bili
         raise InputError("downsample", f"unknown method '{downsample}'", "choose 'bilinear' or 'area'")
     t, h, w, _ = video.shape
     if h % 2 == 0 and w % 2 == 0:
-        # OpenCV's area resize at an exact factor 2 is the 2x2 box mean, exact in float32 for 8-bit values.
-        scale = 255.0 if video.dtype == np.uint8 else 1.0
         codes = np.empty((t, h // 2, w // 2), dtype=np.uint8)
         for i in range(t):
-            mean = cv2.resize(video[i].astype(np.float32), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-            codes[i] = _codes(mean > ON_THRESHOLD * scale)
+            codes[i] = _codes(_halved_on(video[i]))
         return codes
     chw = torch.from_numpy(np.ascontiguousarray(video)).float().permute(0, 3, 1, 2)
     if video.dtype == np.uint8:

@@ -57,7 +57,9 @@ def test_masks_colour_masks_and_binding_slots_chain(scene, identity):
     assert video.shape == (9, SIZE, SIZE, 3) and torch.equal(reference, ref_mask)
     colours = {tuple(c) for c in (video.reshape(-1, 3) * 255).round().int().tolist()}
     assert colours <= {(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)}  # pure slot colours only
-    slots, summary = G.ChoreoSCAIL2BindingSlots().run(video, reference, "animation")
+    out = G.ChoreoSCAIL2BindingSlots().run(video, reference, "animation")
+    slots, summary = out["result"]
+    assert out["ui"]["text"] == [summary]
     assert slots.driving.shape == (28, 3, 4, 4) and slots.reference.shape == (28, 1, 8, 8)
     assert "[1, 2, 3]" in summary
 
