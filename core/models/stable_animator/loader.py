@@ -7,7 +7,9 @@
 * ``face_encoder``: FusionFaceId weights are MultiFace's weights (shared across identities).
 * ``vae`` / ``image_encoder``: the ``vae/`` and ``image_encoder/`` folders of the SVD-xt diffusers release.
 
-Sizes are read from the files (tiny test models load through the same path as the real ones).
+StableAnimator releases plain ``torch.save`` state dicts (``.pth``); they are read weights-only through the shared
+``pth_checkpoint.open_weights`` (no code can run), ``.safetensors`` copies work the same. Sizes are read from the
+files, so tiny test models load through the same path as the real ones.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import torch
 from torch import nn
 
 from ...errors import InputError
-from ..checkpoint import CheckpointReader, open_checkpoint
+from ..checkpoint import CheckpointReader
+from ..pth_checkpoint import open_weights
 from ..loading import DtypePolicy, build_on_meta, load_weights
 from .face_encoder import FaceEncoderConfig, FaceIdEncoder
 from .id_attention import install_identity_processors
@@ -42,7 +45,7 @@ def _load_into(factory, reader: CheckpointReader, policy: DtypePolicy, device: s
 def load_unet(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
               input_name: str = "unet") -> nn.Module:
     """The identity-attention SVD UNet; the file's ``config.json`` when it is a diffusers folder, else SVD-xt."""
-    reader = open_checkpoint(path, input_name)
+    reader = open_weights(path, input_name)
     try:
         config = {k: v for k, v in (reader.config or SVD_XT_UNET_CONFIG).items() if not k.startswith("_")}
         has_identity = any(ID_KEY_MARK in k for k in reader.keys())
@@ -65,12 +68,12 @@ def _adapter_config(reader: CheckpointReader, pose_only: bool) -> MaskPoseConfig
 def load_adapter(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
                  input_name: str = "pose_net") -> MaskPoseAdapter:
     """A MaskPoseAdapter from a StableAnimator PoseNet file (init) or from a full adapter file."""
-    reader = open_checkpoint(path, input_name)
+    reader = open_weights(path, input_name)
     try:
         pose_only = all(k.startswith(POSE_NET_PREFIXES) for k in reader.keys())
         if not pose_only and "pose_net.final_proj.weight" not in reader:
             raise InputError(input_name, f"'{reader.name}' is neither a StableAnimator PoseNet nor a MaskPoseAdapter "
-                             "file", "choose StableAnimator's pose_net weights (converted to .safetensors)")
+                             "file", "choose StableAnimator's pose_net weights (checkpoints/Animation/pose_net.pth or a .safetensors copy)")
         config = _adapter_config(reader, pose_only)
         if pose_only:
             adapter = MaskPoseAdapter(config)
@@ -94,11 +97,11 @@ def face_encoder_config(reader: CheckpointReader) -> FaceEncoderConfig:
 
 def load_face_encoder(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
                       input_name: str = "face_encoder") -> FaceIdEncoder:
-    reader = open_checkpoint(path, input_name)
+    reader = open_weights(path, input_name)
     try:
         if "norm.weight" not in reader or "proj.0.weight" not in reader:
             raise InputError(input_name, f"'{reader.name}' is not a StableAnimator face encoder (FusionFaceId)",
-                             "choose StableAnimator's face_encoder weights (converted to .safetensors)")
+                             "choose StableAnimator's face_encoder weights (checkpoints/Animation/face_encoder.pth or a .safetensors copy)")
         config = face_encoder_config(reader)
         return _load_into(lambda: FaceIdEncoder(config), reader, policy, device, input_name)
     finally:
@@ -134,7 +137,7 @@ def load_image_encoder(folder: str | Path, policy: DtypePolicy = DtypePolicy(), 
 def _diffusers_part(folder: str | Path, part: str, input_name: str) -> CheckpointReader:
     root = Path(folder)
     path = root / part if (root / part).is_dir() else root
-    reader = open_checkpoint(path, input_name)
+    reader = open_weights(path, input_name)
     if reader.config is None:
         reader.close()
         raise InputError(input_name, f"'{path}' has no config.json next to its weights",

@@ -102,3 +102,11 @@ def test_wrong_file_names_the_input(tmp_path, tiny):
     save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "bad.safetensors"))
     with pytest.raises(InputError, match="pose_net"):
         load_adapter(tmp_path / "bad.safetensors")
+
+
+def test_public_pth_release_loads_weights_only(tmp_path, tiny):
+    """StableAnimator ships ``pose_net.pth`` (a plain state dict); it loads without arbitrary unpickling."""
+    pose_net = tiny.tiny_pose_net()
+    torch.save(pose_net.state_dict(), tmp_path / "pose_net.pth")
+    adapter = load_adapter(tmp_path / "pose_net.pth", DtypePolicy(torch.float32))
+    assert torch.equal(adapter.pose_net.final_proj.weight, pose_net.final_proj.weight)
