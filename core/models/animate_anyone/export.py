@@ -34,7 +34,7 @@ def motion_and_spatial(denoising_unet: nn.Module) -> tuple[dict[str, torch.Tenso
     spatial, motion = {}, {}
     for name, tensor in _state(denoising_unet).items():
         if keys.is_motion_key(name):
-            motion.update({old: tensor for old in keys.motion_from_diffusers(name)})
+            motion.update({old: tensor.clone() for old in keys.motion_from_diffusers(name)})
         else:
             spatial[name] = tensor
     return spatial, motion

@@ -30,3 +30,13 @@ def models() -> AnimateAnyoneModels:
 def images(frames: int, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(frames, HEIGHT, WIDTH, 3, generator=generator)
+
+
+@pytest.fixture(scope="session")
+def make_models():
+    return tiny_models
+
+
+@pytest.fixture(scope="session")
+def make_images():
+    return images
