@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from ..core.errors import InputError
-from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, identity_qa, qa_overlay, regions_from_poses
+from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, qa_overlay
 from ..core.metrics.report import format_table, json_safe, write_report
-from ..core.metrics.suite import evaluate_poses, evaluate_videos
+from ..core.metrics.suite import evaluate_poses, evaluate_videos, identity_check
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I
 from ._host import output_directory, progress_bar
@@ -70,16 +70,8 @@ class ChoreoIdentityQA:
     def run(self, images, poses, characters, window: int = DEFAULT_WINDOW, drift_drop: float = DEFAULT_DRIFT_DROP,
             filename_prefix: str = "choreograph/identity_qa"):
         video = _video(images, "images")
-        tracks = [t for t in characters.track_ids if t in poses.track_ids]
-        if not tracks:
-            raise InputError("characters", f"none of the characters' tracks {characters.track_ids} is in the poses "
-                             f"(tracks {poses.track_ids})", "connect the poses the characters were built from")
-        driving = poses.select(tracks)
-        regions = regions_from_poses(driving, *video.shape[:3])
-        chars = [characters.by_track(t) for t in tracks]
         with progress_bar(1, "identity QA") as progress:
-            report = identity_qa(video, regions, tracks, [c.crop for c in chars], [c.mask for c in chars], tracks,
-                                 window, drift_drop, progress=progress)
+            report, regions = identity_check(video, poses, characters, window, drift_drop, progress)
         overlay = torch.from_numpy(qa_overlay(video, regions, report).astype(np.float32) / 255.0)
         text, entry = _save(report.as_dict(), filename_prefix)
         summary = "identity held" if report.ok else f"identity broke: {len(report.swaps())} swap window(s)"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
@@ -149,7 +148,7 @@ def pose_ssim(gen_xy: np.ndarray, gt_xy: np.ndarray, valid: np.ndarray, height: 
     """Mean over frames of the SSIM between Gaussian keypoint heatmaps (σ = 4 px) of both pose sets."""
     gen_maps = pose_heatmaps(gen_xy, valid, height, width)
     gt_maps = pose_heatmaps(gt_xy, valid, height, width)
-    return ssim(torch.from_numpy(gen_maps)[..., None], torch.from_numpy(gt_maps)[..., None])
+    return ssim(gen_maps[..., None], gt_maps[..., None])
 
 
 def _finite_difference(xy: np.ndarray, valid: np.ndarray, coefficients: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """Reference-based video quality: L1, PSNR, SSIM, ST-SSIM and GMSD-T, full frame and per person (SPEC §6.4).
 
-Videos are float ``(T, H, W, C)`` in ``[0, 1]`` (ComfyUI's IMAGE layout), as torch tensors or numpy arrays.
+Videos are float ``(T, H, W, C)`` in ``[0, 1]`` (ComfyUI's IMAGE layout), as torch tensors or numpy arrays; the
+maths runs in numpy/scipy float64 (single-threaded, so small clips are not slowed by thread hand-offs).
 Per-person scores zero everything outside the person's mask in both videos, score the whole frame, and average
 over persons (DanceTogether's "human masked region" protocol).
 
@@ -17,7 +18,7 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from scipy import ndimage
 
 from ..errors import InputError
 
@@ -30,21 +31,26 @@ PSNR_MIN_MSE = 1e-10
 LUMA = (0.299, 0.587, 0.114)
 
 
-def as_video(video, name: str) -> torch.Tensor:
-    """A float64 ``(T, H, W, C)`` tensor in ``[0, 1]``, or an ``InputError`` naming ``name``."""
-    tensor = torch.as_tensor(np.asarray(video) if not isinstance(video, torch.Tensor) else video)
-    tensor = tensor.detach().to("cpu", torch.float64)
-    if tensor.ndim == 3:
-        tensor = tensor[..., None]
-    if tensor.ndim != 4 or tensor.shape[0] == 0:
-        raise InputError(name, f"expected frames (T, H, W, C), got shape {tuple(tensor.shape)}",
+def _as_float64(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().double().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def as_video(video, name: str) -> np.ndarray:
+    """A float64 ``(T, H, W, C)`` array in ``[0, 1]``, or an ``InputError`` naming ``name``."""
+    array = _as_float64(video)
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or array.shape[0] == 0:
+        raise InputError(name, f"expected frames (T, H, W, C), got shape {array.shape}",
                          "pass an IMAGE batch or a decoded video")
-    if not torch.isfinite(tensor).all() or tensor.min() < 0 or tensor.max() > 1:
+    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
         raise InputError(name, "pixel values must be finite and within [0, 1]", "scale 8-bit frames by 1/255")
-    return tensor
+    return array
 
 
-def check_same_geometry(generated: torch.Tensor, reference: torch.Tensor) -> None:
+def check_same_geometry(generated: np.ndarray, reference: np.ndarray) -> None:
     """Refuse pairs of different lengths or sizes instead of scoring a silently broadcast or truncated pair."""
     if generated.shape[0] != reference.shape[0]:
         raise InputError("generated", f"has {generated.shape[0]} frames but the reference has {reference.shape[0]}",
@@ -54,36 +60,34 @@ def check_same_geometry(generated: torch.Tensor, reference: torch.Tensor) -> Non
                          f"{tuple(reference.shape[1:])}", "resize the generated video to the reference size")
 
 
-def l1(generated: torch.Tensor, reference: torch.Tensor) -> float:
+def l1(generated: np.ndarray, reference: np.ndarray) -> float:
     """Mean absolute error over all pixels and channels, on ``[0, 1]``."""
-    return float((generated - reference).abs().mean())
+    return float(np.abs(generated - reference).mean())
 
 
-def psnr(generated: torch.Tensor, reference: torch.Tensor) -> float:
+def psnr(generated: np.ndarray, reference: np.ndarray) -> float:
     """Mean over frames of ``10·log10(1 / MSE_t)`` (DisCo's "PSNR*", no uint8 overflow)."""
-    mse = ((generated - reference) ** 2).flatten(1).mean(1).clamp_min(PSNR_MIN_MSE)
-    return float((10 * torch.log10(1.0 / mse)).mean())
+    mse = ((generated - reference) ** 2).reshape(len(generated), -1).mean(axis=1)
+    return float((10 * np.log10(1.0 / np.maximum(mse, PSNR_MIN_MSE))).mean())
 
 
-def _gaussian(size: int, sigma: float) -> torch.Tensor:
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
+def _gaussian(size: int, sigma: float) -> np.ndarray:
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    g = np.exp(-(x**2) / (2 * sigma**2))
     return g / g.sum()
 
 
-def _separable_blur(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-    """Valid-region blur of ``(N, 1, *dims)`` with one 1-D kernel per trailing axis (a separable window).
-
-    A weighted sum of shifted views per axis: exact, and faster on CPU in float64 than ``conv2d``/``conv3d``.
-    """
-    for axis, kernel in enumerate(kernels, start=2):
-        length = x.shape[axis] - len(kernel) + 1
-        x = sum(float(w) * x.narrow(axis, k, length) for k, w in enumerate(kernel))
+def _separable_blur(x: np.ndarray, kernels: dict[int, np.ndarray]) -> np.ndarray:
+    """Valid-region blur of ``x`` with a 1-D kernel per axis (``{axis: kernel}``, a separable window)."""
+    for axis, kernel in kernels.items():
+        half = len(kernel) // 2
+        x = ndimage.correlate1d(x, kernel, axis=axis, mode="constant")
+        x = np.take(x, np.arange(half, x.shape[axis] - (len(kernel) - 1 - half)), axis=axis)
     return x
 
 
-def _ssim_map(x: torch.Tensor, y: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-    """SSIM map of ``(N, 1, [D,] H, W)`` stacks under the separable window ``kernels`` (valid region, range 1)."""
+def _ssim_map(x: np.ndarray, y: np.ndarray, kernels: dict[int, np.ndarray]) -> np.ndarray:
+    """SSIM map under the separable window ``kernels`` (valid region only, data range 1)."""
     mu_x, mu_y = _separable_blur(x, kernels), _separable_blur(y, kernels)
     sxx = _separable_blur(x * x, kernels) - mu_x**2
     syy = _separable_blur(y * y, kernels) - mu_y**2
@@ -92,70 +96,65 @@ def _ssim_map(x: torch.Tensor, y: torch.Tensor, kernels: list[torch.Tensor]) -> 
     return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
 
 
-def _check_ssim_size(video: torch.Tensor) -> None:
+def _check_ssim_size(video: np.ndarray) -> None:
     if min(video.shape[1:3]) < SSIM_WINDOW:
         raise InputError("generated", f"frames of {tuple(video.shape[1:3])} are smaller than the "
                          f"{SSIM_WINDOW}×{SSIM_WINDOW} SSIM window", "evaluate at a larger resolution")
 
 
-def ssim(generated: torch.Tensor, reference: torch.Tensor) -> float:
+def ssim(generated: np.ndarray, reference: np.ndarray) -> float:
     """Per frame and channel SSIM (Gaussian 11×11, σ 1.5, K1 0.01, K2 0.03), averaged."""
     _check_ssim_size(generated)
     g = _gaussian(SSIM_WINDOW, SSIM_SIGMA)
-    x = generated.permute(0, 3, 1, 2).reshape(-1, 1, *generated.shape[1:3])
-    y = reference.permute(0, 3, 1, 2).reshape(-1, 1, *reference.shape[1:3])
-    return float(_ssim_map(x, y, [g, g]).mean())
+    return float(_ssim_map(generated, reference, {1: g, 2: g}).mean())
 
 
-def st_ssim(generated: torch.Tensor, reference: torch.Tensor) -> float:
+def st_ssim(generated: np.ndarray, reference: np.ndarray) -> float:
     """SSIM over 3-frame spatio-temporal blocks, per channel, averaged; NaN for clips under 3 frames."""
     if generated.shape[0] < ST_SSIM_FRAMES:
         return math.nan
     _check_ssim_size(generated)
     g = _gaussian(SSIM_WINDOW, SSIM_SIGMA)
-    box = torch.full((ST_SSIM_FRAMES,), 1.0 / ST_SSIM_FRAMES, dtype=torch.float64)
-    x = generated.permute(3, 0, 1, 2)[:, None]  # (C, 1, T, H, W)
-    y = reference.permute(3, 0, 1, 2)[:, None]
-    return float(_ssim_map(x, y, [box, g, g]).mean())
+    box = np.full(ST_SSIM_FRAMES, 1.0 / ST_SSIM_FRAMES)
+    return float(_ssim_map(generated, reference, {0: box, 1: g, 2: g}).mean())
 
 
-def _luma(video: torch.Tensor) -> torch.Tensor:
+def _luma(video: np.ndarray) -> np.ndarray:
     if video.shape[-1] == 1:
         return video[..., 0]
-    return (video[..., :3] * torch.tensor(LUMA, dtype=video.dtype)).sum(-1)
+    return video[..., :3] @ np.asarray(LUMA)
 
 
-def _gradient_magnitude(frames: torch.Tensor) -> torch.Tensor:
+def _gradient_magnitude(frames: np.ndarray) -> np.ndarray:
     """Prewitt gradient magnitude of ``(N, H, W)`` frames (valid region)."""
-    px = torch.tensor([[1.0, 0.0, -1.0]] * 3, dtype=frames.dtype) / 3
-    kernels = torch.stack([px, px.T])[:, None]
-    grads = F.conv2d(frames[:, None], kernels)
-    return grads.pow(2).sum(1).sqrt()
+    smooth, diff = np.full(3, 1.0 / 3), np.array([1.0, 0.0, -1.0])
+    gx = _separable_blur(frames, {1: smooth, 2: diff})
+    gy = _separable_blur(frames, {1: diff, 2: smooth})
+    return np.sqrt(gx**2 + gy**2)
 
 
-def gmsd_temporal(generated: torch.Tensor, reference: torch.Tensor) -> float:
+def gmsd_temporal(generated: np.ndarray, reference: np.ndarray) -> float:
     """Mean over t ≥ 2 of the std of the gradient-magnitude similarity of luma frame differences (lower is better)."""
     if generated.shape[0] < 2:
         return math.nan
-    dg, dr = _luma(generated).diff(dim=0), _luma(reference).diff(dim=0)
-    mg, mr = _gradient_magnitude(dg), _gradient_magnitude(dr)
+    mg = _gradient_magnitude(np.diff(_luma(generated), axis=0))
+    mr = _gradient_magnitude(np.diff(_luma(reference), axis=0))
     gms = (2 * mg * mr + GMSD_C) / (mg**2 + mr**2 + GMSD_C)
-    return float(gms.flatten(1).std(dim=1, unbiased=False).mean())
+    return float(gms.reshape(len(gms), -1).std(axis=1).mean())
 
 
 FULL_REFERENCE_METRICS = {"L1": l1, "PSNR": psnr, "SSIM": ssim, "ST-SSIM": st_ssim, "GMSD-T": gmsd_temporal}
 
 
-def as_person_masks(masks, frames: int, height: int, width: int) -> torch.Tensor:
+def as_person_masks(masks, frames: int, height: int, width: int) -> np.ndarray:
     """Validated float ``(T, P, H, W)`` masks in ``[0, 1]``; ``(T, H, W)`` is read as one person."""
-    tensor = torch.as_tensor(np.asarray(masks) if not isinstance(masks, torch.Tensor) else masks)
-    tensor = tensor.detach().to("cpu", torch.float64)
-    if tensor.ndim == 3:
-        tensor = tensor[:, None]
-    if tensor.ndim != 4 or tensor.shape[0] != frames or tuple(tensor.shape[2:]) != (height, width):
-        raise InputError("masks", f"expected (T={frames}, persons, H={height}, W={width}), got {tuple(tensor.shape)}",
+    array = _as_float64(masks)
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4 or array.shape[0] != frames or array.shape[2:] != (height, width):
+        raise InputError("masks", f"expected (T={frames}, persons, H={height}, W={width}), got {array.shape}",
                          "give one mask per frame and person at the video's size")
-    return tensor.clamp(0, 1)
+    return np.clip(array, 0, 1)
 
 
 def video_quality(generated, reference, person_masks=None) -> dict[str, float]:

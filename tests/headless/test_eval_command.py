@@ -48,3 +48,22 @@ def test_eval_refuses_different_lengths_unless_trimmed(clips, capsys):
     assert main(["eval", str(clips / "generated"), str(clips / "truth"), "--gt-poses",
                  str(clips / "gt_poses.json")]) == 2
     assert main(["eval", str(clips / "generated"), str(clips / "truth"), "--lpips", str(clips / "none.st")]) == 2
+
+
+def test_reference_image_mode_runs_identity_qa(tmp_path, capsys):
+    import cv2
+
+    scene = synth.make_scene(synth.SceneConfig(characters=2, frames=8, width=96, height=96, seed=4))
+    write_png_frames(scene.frames.astype(np.float32) / 255, tmp_path / "generated")
+    cv2.imwrite(str(tmp_path / "reference.png"), cv2.cvtColor(scene.reference.frame, cv2.COLOR_RGB2BGR))
+    (tmp_path / "poses.json").write_text(json.dumps(write_pose_keypoint(scene.poses)))
+    (tmp_path / "reference_poses.json").write_text(json.dumps(write_pose_keypoint(scene.reference.poses)))
+    args = ["eval", str(tmp_path / "generated"), str(tmp_path / "reference.png"), "--poses",
+            str(tmp_path / "poses.json"), "--reference-poses", str(tmp_path / "reference_poses.json"),
+            "--window", "4", "--report", str(tmp_path / "qa.json"), "--overlay", str(tmp_path / "qa.mp4")]
+    assert main(args) == 0
+    assert "IC_character" in capsys.readouterr().out
+    data = json.loads((tmp_path / "qa.json").read_text())
+    assert data["identity"]["identity_held"] and data["identity"]["IC_frame"] == 1.0
+    assert len(data["qa"]["identities"]) == 2 and (tmp_path / "qa.mp4").stat().st_size > 0
+    assert main(args[:3]) == 2 and "--poses" in capsys.readouterr().err
