@@ -7,8 +7,15 @@ import torch
 
 from ..core.errors import InputError
 from ..core.render.masks import IdentityMasks
-from ..core.synth import (BACKGROUNDS, CHOREOGRAPHIES, MAX_CHARACTERS, RESOLUTION_MULTIPLE, Scene, SceneConfig,
-                          make_scene)
+from ..core.synth import (
+    BACKGROUNDS,
+    CHOREOGRAPHIES,
+    MAX_CHARACTERS,
+    RESOLUTION_MULTIPLE,
+    Scene,
+    SceneConfig,
+    make_scene,
+)
 from ..core.synth.dataset import MIXED, DatasetSpec, write_dataset
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I

@@ -29,7 +29,14 @@ characters, sides multiples of ``RESOLUTION_MULTIPLE``. Deterministic by seed.
 from __future__ import annotations
 
 from .characters import Character, Proportions
-from .config import BACKGROUNDS, CHOREOGRAPHIES, MAX_CHARACTERS, RESOLUTION_MULTIPLE, SceneConfig, parse_choreography
+from .config import (
+    BACKGROUNDS,
+    CHOREOGRAPHIES,
+    MAX_CHARACTERS,
+    RESOLUTION_MULTIPLE,
+    SceneConfig,
+    parse_choreography,
+)
 from .scene import Reference, Scene, make_scene
 
 __all__ = [

@@ -35,7 +35,7 @@ class Camera:
     horizon: float
 
     @classmethod
-    def for_scene(cls, config: SceneConfig) -> "Camera":
+    def for_scene(cls, config: SceneConfig) -> Camera:
         body = min(0.55 * config.height, 2.2 * config.width / config.characters)
         return cls(body, FEET_AT_REFERENCE * config.height - EYE_LEVEL * body)
 

@@ -14,6 +14,7 @@ MAX_CHARACTERS = 6
 RESOLUTION_MULTIPLE = 16
 MIN_SIDE, MAX_SIDE = 64, 2048
 MAX_FRAMES = 10_000
+MAX_MASK_BYTES = 4 * 2**30  # the four (T, P, H, W) bool mask arrays of one scene must fit in this
 
 CHOREOGRAPHIES = ("dance", "swap", "circle", "cross", "exit", "fewer", "sizes")
 """Composable motions (see ``choreography.py`` for what each does and the fixed order they are applied in)."""
@@ -60,6 +61,11 @@ class SceneConfig:
         _check_int("frames", self.frames, 1, MAX_FRAMES, "ask for at least 1 frame")
         for name in ("width", "height"):
             _check_side(name, getattr(self, name))
+        mask_bytes = 4 * self.frames * self.characters * self.width * self.height
+        if mask_bytes > MAX_MASK_BYTES:
+            raise InputError("frames", f"{self.frames} frames of {self.characters} characters at "
+                             f"{self.width}x{self.height} need {mask_bytes / 2**30:.1f} GiB of masks",
+                             "generate shorter clips (the dataset writer splits data into scenes) or a smaller size")
         if not self.speed > 0 or self.speed > 10:
             raise InputError("speed", f"{self.speed} is outside (0, 10]", "use 1.0 for normal speed")
         if not 0 <= self.amplitude <= 3:

@@ -18,7 +18,7 @@ from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress, scaled
 from ..video.output_files import atomic_directory, atomic_file
 from .characters import Character, Proportions
-from .config import BACKGROUNDS, CHOREOGRAPHIES, MAX_CHARACTERS, SceneConfig, parse_choreography
+from .config import BACKGROUNDS, MAX_CHARACTERS, SceneConfig, parse_choreography
 from .scene import Reference, Scene, make_scene
 
 FORMAT = "choreograph-synth"
@@ -74,8 +74,8 @@ class DatasetSpec:
         background = BACKGROUNDS[int(rng.integers(2))] if self.background == MIXED else self.background
         lookalikes = int(count >= 2 and rng.random() < self.lookalike_probability)
         return SceneConfig(characters=count, frames=self.frames, width=self.width, height=self.height,
-                           choreography=choreography, speed=float(rng.uniform(0.7, 1.4)),
-                           amplitude=float(rng.uniform(0.6, 1.2)), background=background, lookalikes=lookalikes,
+                           choreography=choreography, speed=round(float(rng.uniform(0.7, 1.4)), 2),
+                           amplitude=round(float(rng.uniform(0.6, 1.2)), 2), background=background, lookalikes=lookalikes,
                            fps=self.fps, seed=int(rng.integers(2**31)))
 
 

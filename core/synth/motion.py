@@ -20,7 +20,7 @@ STEP_LENGTH = 0.35  # body heights per stride half-cycle, for side-stepping legs
 
 def neutral_angles(frames: int) -> JointAngles:
     """The reference pose: standing, arms slightly away from the body so hands and torso separate."""
-    full = lambda v: np.full(frames, v, dtype=np.float64)  # noqa: E731 - tiny local constructor
+    full = lambda v: np.full(frames, v, dtype=np.float64)
     return JointAngles(
         lean=full(0.0), head_tilt=full(0.0), shoulder_l=full(0.35), shoulder_r=full(0.35), elbow_l=full(0.1),
         elbow_r=full(0.1), hip_l=full(0.06), hip_r=full(0.06), plie_l=full(0.0), plie_r=full(0.0),
@@ -40,7 +40,7 @@ def dance_angles(rng: np.random.Generator, frames: int, fps: float, amplitude: f
     omega = 2 * np.pi * rng.uniform(0.6, 1.2) * speed
     phase = rng.uniform(0, 2 * np.pi, size=8)
     mirror = np.pi if rng.random() < 0.5 else 0.0  # arms in phase or alternating
-    wave = lambda k, mult=1.0: np.sin(mult * omega * t + phase[k])  # noqa: E731
+    wave = lambda k, mult=1.0: np.sin(mult * omega * t + phase[k])
     a = amplitude
     arm_gain = rng.uniform(0.5, 1.2, size=2)
     shoulder_l = rest_shoulder + a * arm_gain[0] * (1 + wave(0))

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from choreograph.cli import main as cli_main
 from choreograph.core.errors import InputError
 from choreograph.core.synth.dataset import load_dataset, load_scene

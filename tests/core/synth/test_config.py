@@ -1,5 +1,4 @@
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.synth import MAX_CHARACTERS, SceneConfig, parse_choreography
 
@@ -19,6 +18,7 @@ from choreograph.core.synth import MAX_CHARACTERS, SceneConfig, parse_choreograp
     ({"choreography": "swap", "characters": 1}, "choreography"),
     ({"choreography": "fewer+cross", "characters": 2}, "choreography"),
     ({"seed": -1}, "seed"),
+    ({"frames": 5000, "characters": 6, "width": 1024, "height": 1024}, "frames"),
 ])
 def test_bad_input_names_the_parameter(kwargs, field):
     with pytest.raises(InputError) as err:

@@ -2,7 +2,6 @@ import json
 
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.synth import make_scene
 from choreograph.core.synth.dataset import DatasetSpec, load_dataset, load_scene, write_dataset

@@ -3,7 +3,6 @@ import time
 
 import numpy as np
 import pytest
-
 from choreograph.core.pose import wholebody as wb
 from choreograph.core.synth import SceneConfig, make_scene
 
