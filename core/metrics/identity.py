@@ -14,8 +14,9 @@ stronger choice when the user has one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -66,7 +67,7 @@ def colour_texture_embedding(crops: Sequence[Crop]) -> np.ndarray:
         magnitude = magnitude * (inner if inner.any() else mask)  # the mask's own edge is not texture
         edges = np.linspace(0, len(mask), _BANDS + 1).round().astype(int)
         bands = []
-        for top, bottom in zip(edges[:-1], edges[1:]):
+        for top, bottom in pairwise(edges):
             band = np.zeros_like(mask)
             band[top:bottom] = mask[top:bottom]
             bands.append(_band_descriptor(hsv, magnitude, angle, band))

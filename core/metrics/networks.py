@@ -7,9 +7,9 @@ normalised before the network, so the same plumbing serves every detector (SPEC 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

@@ -131,7 +131,7 @@ def pose_heatmaps(xy: np.ndarray, valid: np.ndarray, height: int, width: int,
                   sigma: float = HEATMAP_SIGMA) -> np.ndarray:
     """``(T, H, W)``: per pixel the max over valid keypoints of a Gaussian bump (σ in pixels), in ``[0, 1]``."""
     maps = np.zeros((len(xy), height, width))
-    radius = int(math.ceil(3 * sigma))
+    radius = math.ceil(3 * sigma)
     for t, p, j in zip(*np.nonzero(valid)):
         x, y = xy[t, p, j]
         x0, x1 = max(0, int(x) - radius), min(width, int(x) + radius + 2)

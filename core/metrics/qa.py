@@ -17,8 +17,8 @@ wherever its identity broke (swapped or drifted).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -27,8 +27,16 @@ from ..errors import InputError
 from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
 from .identity import (
-    MIN_REGION_PIXELS, Embedder, ICResult, assign, check_references, colour_texture_embedding, cosine,
-    ic_from_similarity, reference_embeddings, region_embeddings,
+    MIN_REGION_PIXELS,
+    Embedder,
+    ICResult,
+    assign,
+    check_references,
+    colour_texture_embedding,
+    cosine,
+    ic_from_similarity,
+    reference_embeddings,
+    region_embeddings,
 )
 
 HELD, SWAPPED, DRIFTED, ABSENT = "held", "swapped", "drifted", "absent"

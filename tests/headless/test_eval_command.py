@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 import pytest
-
 from choreograph.cli import main
 from choreograph.core.pose.pose_keypoint import write_pose_keypoint
 from choreograph.core.pose.sequence import PoseSequence

@@ -4,13 +4,12 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.conditioning.characters import build_characters
 from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.identity import masked_crop
-from choreograph.nodes.evaluation import ChoreoIdentityQA, ChoreoPoseMetrics, ChoreoVideoMetrics
 from choreograph.core.synth import SceneConfig, make_scene
+from choreograph.nodes.evaluation import ChoreoIdentityQA, ChoreoPoseMetrics, ChoreoVideoMetrics
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,13 @@ import math
 import cv2
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.identity import (
-    colour_texture_embedding, cosine, ic_accuracy, masked_crop, region_embeddings,
+    colour_texture_embedding,
+    cosine,
+    ic_accuracy,
+    masked_crop,
+    region_embeddings,
 )
 
 synth = pytest.importorskip("choreograph.core.synth")
@@ -32,7 +35,7 @@ def _paste_swapped(frame, masks, a, b):
     """The frame with person a's region painted with person b's look (resized to fit) and vice versa."""
     out = frame.copy()
     for dst, src in ((a, b), (b, a)):
-        crop, crop_mask = masked_crop(frame, masks[src])
+        crop, _ = masked_crop(frame, masks[src])
         ys, xs = np.nonzero(masks[dst])
         h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
         look = cv2.resize(crop, (int(w), int(h)), interpolation=cv2.INTER_NEAREST)

@@ -2,14 +2,19 @@
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.metrics.frechet import frechet_between
 from choreograph.core.metrics.lpips import LPIPS, load_lpips, lpips_video
 from choreograph.core.metrics.networks import (
-    FeatureSpec, clip_features, crop_embedder, fid, fvd, image_features, onnx_network,
+    FeatureSpec,
+    clip_features,
+    crop_embedder,
+    fid,
+    fvd,
+    image_features,
+    onnx_network,
 )
+from safetensors.torch import save_file
 
 TINY = (4, 6, 8, 8, 8)
 

@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.frechet import frechet_between
 from choreograph.core.metrics.pose import WHOLEBODY_SIGMAS, align_similarity, pose_metrics

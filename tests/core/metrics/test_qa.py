@@ -4,7 +4,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.identity import masked_crop
 from choreograph.core.metrics.qa import BROKEN_RGB, DRIFTED, HELD, SWAPPED, identity_qa, qa_overlay

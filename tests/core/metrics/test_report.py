@@ -3,7 +3,6 @@ import json
 import math
 
 import numpy as np
-
 from choreograph.core.metrics.report import format_table, json_safe, write_report
 
 

@@ -1,10 +1,12 @@
 """Our HOTA / CLEAR-MOT / identity scores against the TrackEval reference on the same inputs, plus hand cases."""
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.tracking import (
-    boxes_from_masks, frames_from_boxes, frames_from_masks, tracking_metrics,
+    boxes_from_masks,
+    frames_from_boxes,
+    frames_from_masks,
+    tracking_metrics,
 )
 
 
@@ -100,8 +102,8 @@ def test_empty_prediction_scores_zero_and_empty_ground_truth_is_an_error():
 
 
 def test_tracks_from_poses_use_keypoint_boxes():
-    from choreograph.core.pose.sequence import PoseSequence
     from choreograph.core.metrics.tracking import boxes_from_poses, frames_from_poses
+    from choreograph.core.pose.sequence import PoseSequence
 
     kp = np.zeros((4, 2, 133, 3), dtype=np.float32)
     kp[:, 0, :2] = [[10, 10, 1], [30, 50, 1]]

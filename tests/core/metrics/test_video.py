@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.metrics.video import gmsd_temporal, psnr, ssim, st_ssim, video_quality
 
