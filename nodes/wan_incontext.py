@@ -70,14 +70,17 @@ class ChoreoWanModelLoader:
             "lora_name": I.choice("Optional Wan LoRA from models/loras (ComfyUI lora_A/lora_B + alpha, or kohya), "
                                   "merged into the weights at load.", [NONE] + model_file_names("loras")),
             "lora_strength": I.number("Multiplier on the LoRA's alpha/rank scale.", 1.0, -4.0, 4.0, 0.05),
+            "blocks_on_gpu": I.integer("-1 keeps the whole transformer on the GPU; a number keeps that many blocks "
+                                       "there and streams the others from CPU memory (for GPUs smaller than the "
+                                       "model; slower).", -1, -1, 64),
         }}
 
     def run(self, model_name: str, vae_name: str, weight_dtype: str = "bf16", fp8: str = "keep",
-            device: str = "auto", lora_name: str = NONE, lora_strength: float = 1.0):
+            device: str = "auto", lora_name: str = NONE, lora_strength: float = 1.0, blocks_on_gpu: int = -1):
         loras = () if lora_name in (NONE, "") else ((_model_path(lora_name, "loras", "lora_name"), lora_strength),)
         models = load_wan_models(_model_path(model_name, "diffusion_models", "model_name"),
                                  _model_path(vae_name, "vae", "vae_name"), DtypePolicy(DTYPES[weight_dtype], fp8),
-                                 _device(device), loras)
+                                 _device(device), loras, None if blocks_on_gpu < 0 else blocks_on_gpu)
         arch = models.transformer.arch
         summary = (f"{arch.variant}: {arch.num_layers} blocks, dim {arch.dim}, {arch.in_channels} input channels"
                    + (f", {arch.mask_channels} mask channels" if arch.mask_channels else ""))

@@ -18,6 +18,7 @@ from ..errors import InputError
 from .checkpoint import CheckpointReader, open_checkpoint
 from .loading import DtypePolicy, build_on_meta, load_weights
 from .lora import apply_loras
+from .offload import enable_block_offload
 from .scail2 import Scail2Transformer
 from .wan_arch import SCAIL2, WanArch, detect_wan_arch
 from .wan_keys import is_original_layout, original_to_diffusers
@@ -83,15 +84,26 @@ class WanModels:
 
 
 def load_wan_models(model_path: str | Path, vae_path: str | Path, policy: DtypePolicy = DtypePolicy(),
-                    device: str | torch.device = "cpu", loras: tuple[tuple[str | Path, float], ...] = ()
-                    ) -> WanModels:
-    """Transformer and VAE, each reused from the cache when file, dtype, device and LoRAs are unchanged."""
+                    device: str | torch.device = "cpu", loras: tuple[tuple[str | Path, float], ...] = (),
+                    resident_blocks: int | None = None) -> WanModels:
+    """Transformer and VAE, each reused from the cache when file, dtype, device and LoRAs are unchanged.
+
+    ``resident_blocks``: None keeps the whole transformer on ``device``; a number keeps that many blocks there
+    and streams the rest from CPU memory (``offload.enable_block_offload``) for GPUs smaller than the model.
+    """
     from .cache import cached, file_stamp
     from .wan_vae import load_wan_vae
 
+    def load() -> LoadedWan:
+        if resident_blocks is None or torch.device(device).type == "cpu":
+            return load_wan_transformer(model_path, policy, device, loras=loras)
+        loaded = load_wan_transformer(model_path, policy, "cpu", loras=loras)
+        enable_block_offload(loaded.model, device, resident_blocks)
+        return loaded
+
     lora_key = tuple((file_stamp(p), s) for p, s in loras)
-    transformer = cached("wan_transformer", (file_stamp(model_path), policy, str(device), lora_key),
-                         lambda: load_wan_transformer(model_path, policy, device, loras=loras))
+    transformer = cached("wan_transformer", (file_stamp(model_path), policy, str(device), lora_key,
+                                             resident_blocks), load)
     vae_dtype = torch.float32 if policy.compute == torch.float32 else torch.bfloat16
     codec = cached("wan_vae", (file_stamp(vae_path), vae_dtype, str(device)),
                    lambda: load_wan_vae(vae_path, vae_dtype, device))
