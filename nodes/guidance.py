@@ -215,6 +215,18 @@ class ChoreoIdentityMasks:
 
 
 
+def parse_track_ids(text: str, available: tuple[int, ...]) -> list[int]:
+    """``"0, 2"`` -> ``[0, 2]``, each one of ``available``."""
+    try:
+        chosen = [int(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise InputError("track_ids", f"cannot read '{text}'", "write track ids separated by commas, e.g. '0, 2'")
+    unknown = [t for t in chosen if t not in available]
+    if unknown:
+        raise InputError("track_ids", f"{unknown} are not tracked (ids: {available})", "use ids from the poses")
+    return list(dict.fromkeys(chosen))
+
+
 class ChoreoSCAIL2ColourMasks:
     DESCRIPTION = ("Render SCAIL-2's colour-mask videos from tracked identities, in the exact contract native "
                    "WanSCAILToVideo reads: each identity filled with its slot's pure colour; driving background black "
@@ -237,12 +249,17 @@ class ChoreoSCAIL2ColourMasks:
             "mode": I.choice("animation: black background; replacement: white background marks where the "
                              "environment comes from the driving video. Must match WanSCAILToVideo's "
                              "replacement_mode.", MODES),
+            "track_ids": I.text("Only these identities, e.g. '0, 2' (the ones to animate or replace); empty = "
+                                "all. The others become background."),
         }, "optional": {
             "characters": I.custom(CHARACTERS, "Character slots; their masks become the reference colour mask."),
         }}
 
     def run(self, masks: IdentityMasks, poses: PoseSequence, identity_map: IdentityMap, mode: str = "animation",
-            characters: CharacterSet | None = None):
+            track_ids: str = "", characters: CharacterSet | None = None):
+        if track_ids.strip():
+            chosen = parse_track_ids(track_ids, poses.track_ids)
+            masks, poses = masks.select(chosen), poses.select(chosen)
         video = colour_mask_video(masks, identity_map, poses, mode)
         if characters is not None:
             reference = characters.reference_colour_mask()[None]

@@ -53,12 +53,17 @@ def test_masks_colour_masks_and_binding_slots_chain(scene, identity):
     ref_image = torch.from_numpy(scene.reference.frame[None].astype(np.float32) / 255)
     chars, ref_mask, text = G.ChoreoCharacters().run(ref_image, scene.reference.poses, scene.poses, identity)
     assert ref_mask.shape == (1, SIZE, SIZE, 3) and "track" in text
-    video, reference = G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, "animation", chars)
+    video, reference = G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, "animation", characters=chars)
     assert video.shape == (9, SIZE, SIZE, 3) and torch.equal(reference, ref_mask)
     colours = {tuple(c) for c in (video.reshape(-1, 3) * 255).round().int().tolist()}
     assert colours <= {(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)}  # pure slot colours only
     out = G.ChoreoSCAIL2BindingSlots().run(video, reference, "animation")
     slots, summary = out["result"]
+    only, _ = G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, "replacement", track_ids="1")
+    only_colours = {tuple(c) for c in (only.reshape(-1, 3) * 255).round().int().tolist()}
+    assert only_colours <= {(255, 255, 255), (0, 255, 0)}  # identity 1 (green) on the white switch
+    with pytest.raises(InputError, match="track_ids"):
+        G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, track_ids="9")
     assert out["ui"]["text"] == [summary]
     assert slots.driving.shape == (28, 3, 4, 4) and slots.reference.shape == (28, 1, 8, 8)
     assert "[1, 2, 3]" in summary
