@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -103,6 +104,25 @@ class CharacterSet:
     def reference_colour_mask(self) -> np.ndarray:
         """``(H, W, 3)`` uint8 black-background reference mask in slot colours (native ``reference_image_mask``)."""
         return slot_colour_image(self.reference_masks, [c.slot for c in self.characters])
+
+    def square_crops(self, size: int, background: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, size, size, 3)`` crops and ``(N, size, size)`` masks, each letterboxed to a square without
+        distortion (the fixed-size per-character input reference encoders take); ``background`` fills the
+        margins and everything outside the character's mask."""
+        if size < 8:
+            raise InputError("size", f"{size} px is too small for a character crop", "use at least 64")
+        crops = np.full((len(self.characters), size, size, 3), background, dtype=np.float32)
+        masks = np.zeros((len(self.characters), size, size), dtype=np.float32)
+        for i, c in enumerate(self.characters):
+            h, w = c.mask.shape
+            scale = size / max(h, w)
+            nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+            y, x = (size - nh) // 2, (size - nw) // 2
+            m = cv2.resize(c.mask, (nw, nh), interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(c.crop, (nw, nh), interpolation=cv2.INTER_AREA)
+            crops[i, y:y + nh, x:x + nw] = rgb * m[..., None] + background * (1 - m[..., None])
+            masks[i, y:y + nh, x:x + nw] = m
+        return crops, masks
 
     def face_embeddings(self) -> np.ndarray:
         """``(N, 512)`` in character order; a missing face is a zero vector (SPEC §2.3)."""

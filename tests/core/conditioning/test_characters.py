@@ -37,6 +37,11 @@ def test_each_driving_identity_gets_its_reference_in_its_slot(scene):
         assert (colours[ys, xs] == SLOT_RGB[c.slot]).all(axis=-1).mean() > 0.8
     assert {c.prompt for c in chars.characters} == {"a", "b", "c"}
     assert chars.face_embeddings().shape == (3, 512) and not chars.face_embeddings().any()
+    crops, crop_masks = chars.square_crops(64)
+    assert crops.shape == (3, 64, 64, 3) and crop_masks.shape == (3, 64, 64)
+    assert np.allclose(crops[crop_masks == 0], 1.0)  # white outside each character
+    tall = chars.characters[0].mask.shape[0] >= chars.characters[0].mask.shape[1]
+    assert (crop_masks[0].any(axis=1 if tall else 0)).sum() >= 0.7 * 64  # long side fills the square (less padding)
 
 
 def test_explicit_reference_mapping_and_pose_drawn_masks(scene):
