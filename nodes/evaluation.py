@@ -10,15 +10,34 @@ import numpy as np
 import torch
 
 from ..core.errors import InputError
+from ..core.metrics.identity import Embedder, colour_texture_embedding
+from ..core.metrics.networks import crop_embedder, onnx_network
 from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, qa_overlay
 from ..core.metrics.report import format_table, json_safe, write_report
 from ..core.metrics.suite import evaluate_poses, evaluate_videos, identity_check
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I
-from ._host import output_directory, progress_bar
+from ..core.models.files import ModelFile, locate_model
+from ._host import model_file_names, model_search_dirs, output_directory, progress_bar
 from ._types import CHARACTERS, POSE
 
 CATEGORY = "Choreograph/evaluation"
+REID_FOLDER = "reid"
+COLOUR_TEXTURE = "colour/texture (no weights)"
+
+
+def _embedder_choices() -> list[str]:
+    return [COLOUR_TEXTURE] + [n for n in model_file_names(REID_FOLDER) if n.endswith(".onnx")]
+
+
+def _embedder(choice: str) -> Embedder:
+    """The appearance embedder: the weight-free descriptor, or a re-ID ONNX network from ``models/reid``."""
+    if choice == COLOUR_TEXTURE:
+        return colour_texture_embedding
+    if not choice.endswith(".onnx"):
+        raise InputError("embedder", f"'{choice}' is not an ONNX re-ID model", "pick a .onnx file from models/reid")
+    return crop_embedder(onnx_network(locate_model(ModelFile(choice, REID_FOLDER), model_search_dirs(REID_FOLDER),
+                                                   download=False)))
 
 
 def _save(report: dict, filename_prefix: str) -> tuple[str, dict]:
@@ -65,13 +84,18 @@ class ChoreoIdentityQA:
                                    "(cosine) below its first window.", DEFAULT_DRIFT_DROP, 0.01, 2.0, 0.01),
             "filename_prefix": I.text("Report name in the output folder (a 5-digit counter and .json are added).",
                                       default="choreograph/identity_qa"),
+            "embedder": I.choice("How looks are compared: colour/clothing histograms (no weights; tells apart "
+                                 "differently dressed characters), or a person re-ID network (e.g. OSNet exported "
+                                 "to ONNX, input 256×128, ImageNet normalisation) from models/reid.",
+                                 _embedder_choices()),
         }}
 
     def run(self, images, poses, characters, window: int = DEFAULT_WINDOW, drift_drop: float = DEFAULT_DRIFT_DROP,
-            filename_prefix: str = "choreograph/identity_qa"):
+            filename_prefix: str = "choreograph/identity_qa", embedder: str = COLOUR_TEXTURE):
         video = _video(images, "images")
         with progress_bar(1, "identity QA") as progress:
-            report, regions = identity_check(video, poses, characters, window, drift_drop, progress)
+            report, regions = identity_check(video, poses, characters, window, drift_drop, progress,
+                                             _embedder(embedder))
         overlay = torch.from_numpy(qa_overlay(video, regions, report).astype(np.float32) / 255.0)
         text, entry = _save(report.as_dict(), filename_prefix)
         summary = "identity held" if report.ok else f"identity broke: {len(report.swaps())} swap window(s)"

@@ -218,7 +218,9 @@ def _draw_identity(canvas: np.ndarray, mask: np.ndarray, identity: int, colour: 
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     broken = status in (SWAPPED, DRIFTED)
     label = f"{identity}" + ("!" if broken else "")
-    cv2.putText(canvas, label, (x, max(10, y - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1, cv2.LINE_AA)
+    scale = max(0.35, canvas.shape[0] / 500)
+    cv2.putText(canvas, label, (x, max(int(28 * scale), y - 2)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
+                max(1, round(2 * scale)), cv2.LINE_AA)
     if broken:
         cv2.rectangle(canvas, (x, y), (x + w - 1, y + h - 1), BROKEN_RGB, 2)
     return broken

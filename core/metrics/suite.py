@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
+from .identity import Embedder, colour_texture_embedding
 from .lpips import LPIPS, lpips_video
 from .networks import FVD_CLIP_FRAMES, I3D_SPEC, INCEPTION_SPEC, FeatureNet, fid, fvd
 from .pose import pose_metrics
@@ -65,8 +66,8 @@ def evaluate_poses(generated: PoseSequence, ground_truth: PoseSequence, gt_areas
 
 
 def identity_check(video: np.ndarray, poses: PoseSequence, characters, window: int = DEFAULT_WINDOW,
-                   drift_drop: float = DEFAULT_DRIFT_DROP, progress: Progress = no_progress
-                   ) -> tuple[QAReport, np.ndarray]:
+                   drift_drop: float = DEFAULT_DRIFT_DROP, progress: Progress = no_progress,
+                   embedder: Embedder = colour_texture_embedding) -> tuple[QAReport, np.ndarray]:
     """Identity QA (and IC accuracy) of a generated ``(T, H, W, 3)`` video against its character slots.
 
     ``characters`` is a ``CharacterSet``: only its tracks are judged, each against every character's crop, in
@@ -79,5 +80,5 @@ def identity_check(video: np.ndarray, poses: PoseSequence, characters, window: i
     regions = regions_from_poses(poses.select(tracks), *np.asarray(video).shape[:3])
     chars = [characters.by_track(t) for t in tracks]
     report = identity_qa(video, regions, tracks, [c.crop for c in chars], [c.mask for c in chars], tracks,
-                         window, drift_drop, progress=progress)
+                         window, drift_drop, embedder, progress=progress)
     return report, regions

@@ -6,7 +6,7 @@ import pytest
 import torch
 from choreograph.core.conditioning.characters import build_characters
 from choreograph.core.conditioning.identity import assign_identities
-from choreograph.core.errors import InputError
+from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.metrics.identity import masked_crop
 from choreograph.core.synth import SceneConfig, make_scene
 from choreograph.nodes.evaluation import ChoreoIdentityQA, ChoreoPoseMetrics, ChoreoVideoMetrics
@@ -81,3 +81,25 @@ def test_video_and_pose_metric_nodes(headless_dirs, scene):
     data = json.loads(text)
     assert data["tracking"]["HOTA"] == pytest.approx(1.0) and data["pose"]["MPJPE"] == pytest.approx(0, abs=1e-3)
     assert (headless_dirs / "output" / "eval" / "poses_00001.json").is_file()
+
+
+def test_identity_qa_can_use_a_reid_network_from_the_models_folder(headless_dirs, scene, characters, monkeypatch):
+    pytest.importorskip("onnx")
+    reid = headless_dirs / "models" / "reid"
+    reid.mkdir(parents=True)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=4), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten()).eval()
+    torch.onnx.export(net, (torch.rand(1, 3, 256, 128),), str(reid / "tiny_osnet.onnx"), input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
+    monkeypatch.setenv("CHOREOGRAPH_MODELS_DIR", str(headless_dirs / "models"))
+    choices = ChoreoIdentityQA.INPUT_TYPES()["required"]["embedder"][0]
+    assert choices[0].startswith("colour/texture") and "tiny_osnet.onnx" in choices
+    node = ChoreoIdentityQA()
+    with_net = json.loads(node.run(_images(scene.frames), scene.poses, characters, 4, 0.15, "qa",
+                                   "tiny_osnet.onnx")["result"][1])
+    default = json.loads(node.run(_images(scene.frames), scene.poses, characters, 4, 0.15, "qa")["result"][1])
+    own = [w["own_similarity"] for d in (with_net, default) for w in d["identities"]["0"]["windows"]]
+    assert own[:2] != own[2:] and all(-1 <= v <= 1 for v in own)
+    with pytest.raises(MissingModelError, match="absent.onnx"):
+        node.run(_images(scene.frames), scene.poses, characters, 4, 0.15, "qa", "absent.onnx")
