@@ -15,9 +15,9 @@ from ..core.metrics.networks import crop_embedder, onnx_network
 from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, qa_overlay
 from ..core.metrics.report import format_table, json_safe, write_report
 from ..core.metrics.suite import evaluate_poses, evaluate_videos, identity_check
+from ..core.models.files import ModelFile, locate_model
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I
-from ..core.models.files import ModelFile, locate_model
 from ._host import model_file_names, model_search_dirs, output_directory, progress_bar
 from ._types import CHARACTERS, POSE
 
