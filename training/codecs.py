@@ -3,7 +3,7 @@
 ``PixelCodec`` lets a tiny transformer train and sample without any downloaded VAE (tests, CI, the demo model):
 each latent frame is the mean of its Wan frame group (frame 0 alone, then groups of 4), area-resized to a quarter
 and space-to-depth folded 2×2, so 12 of the 16 latent channels hold exactly recoverable colour at ``H/8 × W/8``;
-the last 4 are zero. It follows the ``sampling.loop.VideoCodec`` protocol, so samplers can decode with it.
+the last 4 are zero. Decoding is nearest-neighbour (exact on 4×4-blocky frames). It follows the ``sampling.loop.VideoCodec`` protocol, so samplers can decode with it.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PixelCodec:
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         x = latent[0, :COLOUR_CHANNELS].float().permute(1, 0, 2, 3)  # (F, 12, h, w)
-        x = F.interpolate(F.pixel_shuffle(x, 2), scale_factor=4, mode="bilinear", align_corners=False)
+        x = F.interpolate(F.pixel_shuffle(x, 2), scale_factor=4, mode="nearest")
         frames = torch.cat([x[:1]] + [x[i:i + 1].expand(TEMPORAL_GROUP, -1, -1, -1) for i in range(1, x.shape[0])])
         return ((frames + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1)
 

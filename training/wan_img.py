@@ -20,7 +20,7 @@ from ..core.models.scail2 import token_layout
 def default_blocks(num_layers: int, count: int = 3) -> list[int]:
     """``count`` evenly spaced blocks ending with the last one (the layers closest to the output)."""
     count = min(count, num_layers)
-    return sorted({num_layers - 1 - round(i * (num_layers - 1) / max(count, 1)) for i in range(count)})
+    return sorted({(num_layers - 1) * (i + 1) // count for i in range(count)})
 
 
 def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

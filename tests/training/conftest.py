@@ -1,0 +1,55 @@
+"""A tiny synthetic clip dataset and config writer shared by the training tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from choreograph.core.synth import SceneConfig
+from choreograph.training.synthetic import write_synthetic_dataset
+
+TINY_SCENE = SceneConfig(characters=2, frames=9, width=64, height=64, choreography="dance+swap", seed=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_scene() -> SceneConfig:
+    return TINY_SCENE
+
+
+@pytest.fixture(scope="session")
+def clip_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("clips")
+    write_synthetic_dataset(root, TINY_SCENE, 2)
+    return root
+
+
+def tiny_config(folder: Path, clip_root: Path, **sections) -> Path:
+    """Write a config training a 1-block SCAIL-2 on ``clip_root``; ``sections`` override whole sections' keys."""
+    config = {"output_dir": str(folder / "run"), "seed": 0,
+              "model": {"arch": {"dim": 32, "num_layers": 1, "ffn_dim": 64, "head_dim": 16, "text_dim": 16,
+                                 "freq_dim": 16}},
+              "data": {"root": str(clip_root), "frames": 5, "width": 64, "height": 64},
+              "train": {"method": "full", "steps": 3, "checkpoint_every": 1, "learning_rate": 1e-3},
+              "losses": {"img": {"weight": 0.1}}}
+    for name, values in sections.items():
+        config[name] = {**config.get(name, {}), **values} if isinstance(values, dict) else values
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def make_config(tmp_path, clip_root):
+    return lambda **sections: tiny_config(tmp_path, clip_root, **sections)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks run fastest on one thread, above all on a shared, busy CPU (restored afterwards)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
