@@ -1,7 +1,7 @@
 """Pose and interaction-coherence scores between generated and ground-truth poses (SPEC §6.3, DanceTogether track 2).
 
-Both inputs are ``PoseSequence``s with the same canvas. People are paired by track id when both sequences carry
-the same ids, else by Hungarian matching on mean keypoint distance. A keypoint counts where its confidence is
+Both inputs are ``PoseSequence``s with the same canvas. People are paired by Hungarian matching on their mean
+keypoint distance over the clip (the SPEC pairs by mask IoU; keypoints are what this track has). A keypoint counts where its confidence is
 above 0.3 in both sequences. Sequences of different lengths are trimmed to the shorter one (the SPEC's temporal
 alignment); the result says how many frames were scored.
 
@@ -58,10 +58,8 @@ def paired_arrays(generated: PoseSequence, ground_truth: PoseSequence
 
 
 def pair_people(generated: PoseSequence, ground_truth: PoseSequence) -> tuple[list[int], list[int]]:
-    """Columns of generated and GT people that belong together (same track ids, else nearest on average)."""
-    shared = [i for i in ground_truth.track_ids if i in generated.track_ids]
-    if len(shared) == min(generated.num_people, ground_truth.num_people) and shared:
-        return [generated.column(i) for i in shared], [ground_truth.column(i) for i in shared]
+    """Columns of generated and GT people that belong together: Hungarian matching on the mean distance of
+    their co-visible keypoints over the clip (track ids of a generated video are arbitrary, so never used)."""
     frames = min(generated.num_frames, ground_truth.num_frames)
     gen, gt = generated.keypoints[:frames], ground_truth.keypoints[:frames]
     cost = np.full((gen.shape[1], gt.shape[1]), 1e12)

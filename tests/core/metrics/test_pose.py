@@ -73,6 +73,8 @@ def test_people_are_paired_by_position_when_ids_differ_and_lengths_are_trimmed()
     swapped = _poses(xy[:, ::-1], ids=(7, 9))
     m = pose_metrics(swapped, _poses(xy[:5]))
     assert m["MPJPE"] == pytest.approx(0, abs=1e-4) and m["frames"] == 5
+    same_ids_other_order = _poses(xy[:, ::-1], ids=(0, 1))  # a tracker's ids carry no meaning across videos
+    assert pose_metrics(same_ids_other_order, _poses(xy))["MPJPE"] == pytest.approx(0, abs=1e-4)
     low = _poses(xy, conf=0.2)  # nothing confident: no pairing possible
     with pytest.raises(InputError, match="confident"):
         pose_metrics(low, _poses(xy, ids=(4, 5)))
