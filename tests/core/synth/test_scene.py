@@ -169,3 +169,40 @@ def test_generation_is_fast():
     start = time.process_time()
     make_scene(SceneConfig(characters=3, frames=48, width=256, height=256, choreography="dance+swap", seed=0))
     assert time.process_time() - start < 1.5
+
+
+def _wrist_travel(scene):
+    wrists = scene.poses.keypoints[:, :, [wb.LEFT_WRIST, wb.RIGHT_WRIST], :2]
+    return np.abs(np.diff(wrists, axis=0)).sum()
+
+
+def test_speed_and_amplitude_control_the_motion():
+    base = _wrist_travel(_scene("dance", frames=24))
+    assert _wrist_travel(_scene("dance", frames=24, speed=2.0)) > 1.5 * base
+    assert _wrist_travel(_scene("dance", frames=24, amplitude=0.3)) < 0.5 * base
+    assert _wrist_travel(_scene("dance", frames=24, amplitude=0.0)) == 0
+
+
+def test_swap_takes_less_time_when_faster():
+    def moving_frames(scene):
+        pelvis_x = scene.poses.keypoints[:, :, [wb.LEFT_HIP, wb.RIGHT_HIP], 0].mean(axis=2)
+        return (np.abs(np.diff(pelvis_x, axis=0)).max(axis=1) > 0.2).sum()
+
+    slow, fast = _scene("swap", speed=1.0), _scene("swap", speed=2.0)
+    assert moving_frames(fast) < 0.7 * moving_frames(slow)
+    assert fast.swapped_frames[-1] and slow.swapped_frames[-1]
+
+
+def test_textured_background_has_structure_plain_has_none():
+    plain, textured = _scene("dance", frames=1), _scene("dance", frames=1, background="textured")
+    empty = ~plain.masks_full[0].any(axis=0) & ~textured.masks_full[0].any(axis=0)
+    assert plain.frames[0][empty].std(axis=0).max() == 0
+    assert textured.frames[0][empty].std(axis=0).max() > 5
+
+
+def test_lookalikes_dance_differently():
+    scene = make_scene(SceneConfig(characters=2, frames=24, width=128, height=128, lookalikes=1, seed=9))
+    a, b = scene.lookalike_pairs[0]
+    wrists = scene.poses.keypoints[:, :, wb.LEFT_WRIST, :2]
+    motion = wrists - wrists[0]
+    assert np.abs(motion[:, a] - motion[:, b]).max() > 5, "lookalikes need motion as the cue"
