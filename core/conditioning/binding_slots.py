@@ -46,19 +46,25 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def _ranked(masks: IdentityMasks, identity_map: IdentityMap, poses: PoseSequence
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Depth ranks per pixel, back-to-front order and slot per column, for the driving clip."""
+    check_frames(masks, poses.num_frames, "masks")
+    aligned = masks.select(poses.track_ids) if masks.track_ids != poses.track_ids else masks
+    slots = identity_map.slots_for(poses)
+    order = back_to_front(poses)
+    return depth_ranks(aligned, order), order, slots
+
+
 def colour_mask_video(masks: IdentityMasks, identity_map: IdentityMap, poses: PoseSequence,
                       mode: str = "animation") -> np.ndarray:
     """``(T, H, W, 3)`` uint8 driving colour mask: each identity in its slot colour, nearer over farther.
 
     Background is black in animation mode and white (the environment switch) in replacement mode.
     """
-    check_frames(masks, poses.num_frames, "masks")
-    aligned = masks.select(poses.track_ids) if masks.track_ids != poses.track_ids else masks
-    slots = identity_map.slots_for(poses)
     background = WHITE if check_mode(mode) == "replacement" else BLACK
+    ranks, order, slots = _ranked(masks, identity_map, poses)
     colours = np.array([SLOT_RGB[s] for s in slots], dtype=np.uint8)
-    order = back_to_front(poses)
-    ranks = depth_ranks(aligned, order)
     out = np.empty(ranks.shape + (3,), dtype=np.uint8)
     lut = np.zeros((256, 1, 3), dtype=np.uint8)
     lut[0, 0] = background
@@ -66,6 +72,33 @@ def colour_mask_video(masks: IdentityMasks, identity_map: IdentityMap, poses: Po
         lut[1 : 1 + len(slots), 0] = colours[order[t]]
         out[t] = cv2.LUT(cv2.merge([ranks[t]] * 3), lut)  # a table lookup is ~6x faster than fancy indexing
     return out
+
+
+def _rgb_code(rgb: tuple[int, int, int]) -> int:
+    return (rgb[0] > 225) * 4 + (rgb[1] > 225) * 2 + int(rgb[2] > 225)
+
+
+def driving_mask28_from_masks(masks: IdentityMasks, identity_map: IdentityMap, poses: PoseSequence,
+                              mode: str = "animation") -> torch.Tensor:
+    """``driving_mask28(colour_mask_video(...))`` without drawing the video, for even frame sizes.
+
+    A pure-colour video's channels are 0 or 255, so a halved pixel's channel is on exactly when all four source
+    pixels have it on: the halved colour code is the bitwise AND of the four codes.
+    """
+    ranks, order, slots = _ranked(masks, identity_map, poses)
+    t_count, h, w = ranks.shape
+    if h % 2 or w % 2:
+        return driving_mask28(colour_mask_video(masks, identity_map, poses, mode))
+    background = _rgb_code(WHITE if check_mode(mode) == "replacement" else BLACK)
+    slot_codes = np.array([_rgb_code(SLOT_RGB[s]) for s in slots], dtype=np.uint8)
+    lut = np.zeros(256, dtype=np.uint8)
+    lut[0] = background
+    codes = np.empty((t_count, h // 2, w // 2), dtype=np.uint8)
+    for t in range(t_count):
+        lut[1 : 1 + len(slots)] = slot_codes[order[t]]
+        full = cv2.LUT(ranks[t], lut)
+        codes[t] = full[0::2, 0::2] & full[0::2, 1::2] & full[1::2, 0::2] & full[1::2, 1::2]
+    return fold_time(pooled_channels(codes), "masks")
 
 
 def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...]) -> np.ndarray:

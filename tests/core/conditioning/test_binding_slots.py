@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from choreograph.core.conditioning.binding_slots import (
-    binding_slots, colour_mask_video, driving_mask28, reference_mask28, slot_colour_image, to_native_layout,
+    binding_slots, colour_mask_video, driving_mask28, driving_mask28_from_masks, reference_mask28, slot_colour_image,
+    to_native_layout,
 )
 from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.conditioning.wan_grid import latent_size
@@ -111,3 +112,17 @@ def test_binding_slots_checks_mode_against_background():
         binding_slots(video, ref, "animation")
     with pytest.raises(InputError, match="reference_image_mask"):
         binding_slots(video, np.zeros((32, 32, 3), np.uint8), "replacement")
+
+
+@pytest.mark.parametrize("mode", ["animation", "replacement"])
+def test_direct_28_channels_equal_rendering_the_colour_video_first(mode):
+    rng = np.random.default_rng(4)
+    masks = (rng.random((5, 3, 32, 48)) > 0.6).astype(np.uint8)
+    kp = np.zeros((5, 3, 133, 3), np.float32)
+    kp[..., :2] = rng.uniform(0, 32, (5, 3, 1, 2))
+    kp[..., 2] = 1.0
+    poses = PoseSequence(kp, (0, 1, 2), 48, 32)
+    identity = IdentityMap((0, 1, 2), (5, 3, 0))
+    video = colour_mask_video(IdentityMasks(masks, (0, 1, 2)), identity, poses, mode)
+    direct = driving_mask28_from_masks(IdentityMasks(masks, (0, 1, 2)), identity, poses, mode)
+    assert torch.equal(direct, driving_mask28(video))
