@@ -173,15 +173,12 @@ def _report(run: Run, step: int, terms: dict[str, torch.Tensor], seconds: float,
     print(f"step {step}/{run.config.train.steps} {text} lr {row['lr']:.2e} {samples:.2f} samples/s", flush=True)
 
 
-def train(config: Config, resume: str | bool | None = None, stop_after: int | None = None) -> Path:
-    """Train to ``config.train.steps`` (or stop early after ``stop_after`` steps, keeping the checkpoint) and
-    write the final model / LoRA into ``config.output_dir``; returns that folder."""
-    run = setup(config)
+def fit(run: Run, resume: str | bool | None = None, stop_after: int | None = None) -> tuple[int, int]:
+    """Run steps until ``train.steps`` (or ``stop_after``), logging and checkpointing; returns (start, end) step."""
+    config, t = run.config, run.config.train
     out = Path(config.output_dir)
     metrics = MetricsLog(out)
-    step = resume_step(run, resume)
-    t = config.train
-    start_time, start_step = time.perf_counter(), step
+    step = start = resume_step(run, resume)
     while step < t.steps and (stop_after is None or step < stop_after):
         tick = time.perf_counter()
         rng, generator = step_generators(config.seed, step, run.accelerator.process_index)
@@ -196,16 +193,32 @@ def train(config: Config, resume: str | bool | None = None, stop_after: int | No
                 save_checkpoint(out / "checkpoints", step, run.network, run.optimizer, run.scheduler,
                                 t.keep_checkpoints)
     run.accelerator.wait_for_everyone()
+    return start, step
+
+
+def finish(run: Run, start: int, step: int, seconds: float) -> None:
+    """Print the throughput; when the run is complete, export the model / LoRA and plot the losses."""
+    config, t = run.config, run.config.train
     if run.accelerator.is_main_process:
-        done = step - start_step
-        rate = done * t.batch_size * run.accelerator.num_processes / max(time.perf_counter() - start_time, 1e-9)
-        print(f"benchmark: {done} steps, {rate:.2f} samples/s on {run.accelerator.num_processes} process(es)",
-              flush=True)
+        rate = (step - start) * t.batch_size * run.accelerator.num_processes / max(seconds, 1e-9)
+        print(f"benchmark: {step - start} steps, {rate:.2f} samples/s on {run.accelerator.num_processes} "
+              "process(es)", flush=True)
         if step >= t.steps:
+            out = Path(config.output_dir)
             for path in export_final(run.network, config, out):
                 print(f"wrote {path}", flush=True)
-            metrics.plot()
+            MetricsLog(out).plot()
     if run.probe is not None:
         run.probe.remove()
+    run.accelerator.wait_for_everyone()
+
+
+def train(config: Config, resume: str | bool | None = None, stop_after: int | None = None) -> Path:
+    """Train to ``config.train.steps`` (or stop early after ``stop_after`` steps, keeping the checkpoint) and
+    write the final model / LoRA into ``config.output_dir``; returns that folder."""
+    run = setup(config)
+    began = time.perf_counter()
+    start, step = fit(run, resume, stop_after)
+    finish(run, start, step, time.perf_counter() - began)
     run.accelerator.end_training()
-    return out
+    return Path(config.output_dir)
