@@ -15,11 +15,12 @@ from ..core.metrics.networks import crop_embedder, onnx_network
 from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, qa_overlay
 from ..core.metrics.report import format_table, json_safe, write_report
 from ..core.metrics.suite import evaluate_poses, evaluate_videos, identity_check
+from ..core.metrics.tracking import frames_from_masks, tracking_metrics
 from ..core.models.files import ModelFile, locate_model
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I
 from ._host import model_file_names, model_search_dirs, output_directory, progress_bar
-from ._types import CHARACTERS, POSE
+from ._types import CHARACTERS, MASKS, POSE
 
 CATEGORY = "Choreograph/evaluation"
 REID_FOLDER = "reid"
@@ -158,13 +159,43 @@ class ChoreoPoseMetrics:
         return {"ui": {"text": [format_table(sections)], "reports": [entry]}, "result": (text,)}
 
 
+class ChoreoTrackingMetrics:
+    DESCRIPTION = ("Score tracked per-identity masks against ground-truth masks with the TrackEval conventions: "
+                   "HOTA (DetA, AssA, LocA), MOTA/MOTP, IDF1/IDP/IDR, ID switches, misses and false positives, "
+                   "similarity = mask IoU. Saves and returns a JSON report.")
+    CATEGORY = CATEGORY
+    FUNCTION = "run"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("report",)
+    OUTPUT_TOOLTIPS = ("JSON with the tracking scores (the HOTA curve over the 19 thresholds included).",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "masks": I.custom(MASKS, "Tracked per-identity masks of the generated video (an empty mask = absent)."),
+            "ground_truth_masks": I.custom(MASKS, "Ground-truth per-identity masks, same frames and size."),
+            "filename_prefix": I.text("Report name in the output folder (a 5-digit counter and .json are added).",
+                                      default="choreograph/tracking_metrics"),
+        }}
+
+    def run(self, masks, ground_truth_masks, filename_prefix: str = "choreograph/tracking_metrics"):
+        frames = frames_from_masks(ground_truth_masks.masks > 0.5, list(ground_truth_masks.track_ids),
+                                   masks.masks > 0.5, list(masks.track_ids))
+        sections = {"tracking": tracking_metrics(frames)}
+        text, entry = _save(sections, filename_prefix)
+        return {"ui": {"text": [format_table(sections)], "reports": [entry]}, "result": (text,)}
+
+
 NODE_CLASS_MAPPINGS = {
     "ChoreoIdentityQA": ChoreoIdentityQA,
     "ChoreoVideoMetrics": ChoreoVideoMetrics,
     "ChoreoPoseMetrics": ChoreoPoseMetrics,
+    "ChoreoTrackingMetrics": ChoreoTrackingMetrics,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {
     "ChoreoIdentityQA": "Identity Swap QA (Choreograph)",
     "ChoreoVideoMetrics": "Video Metrics (Choreograph)",
     "ChoreoPoseMetrics": "Pose & Tracking Metrics (Choreograph)",
+    "ChoreoTrackingMetrics": "Mask Tracking Metrics (Choreograph)",
 }

@@ -9,7 +9,12 @@ from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.metrics.identity import masked_crop
 from choreograph.core.synth import SceneConfig, make_scene
-from choreograph.nodes.evaluation import ChoreoIdentityQA, ChoreoPoseMetrics, ChoreoVideoMetrics
+from choreograph.nodes.evaluation import (
+    ChoreoIdentityQA,
+    ChoreoPoseMetrics,
+    ChoreoTrackingMetrics,
+    ChoreoVideoMetrics,
+)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +108,16 @@ def test_identity_qa_can_use_a_reid_network_from_the_models_folder(headless_dirs
     assert own[:2] != own[2:] and all(-1 <= v <= 1 for v in own)
     with pytest.raises(MissingModelError, match="absent.onnx"):
         node.run(_images(scene.frames), scene.poses, characters, 4, 0.15, "qa", "absent.onnx")
+
+
+def test_mask_tracking_metrics_node_sees_a_swap(headless_dirs, scene):
+    from choreograph.core.render.masks import IdentityMasks
+
+    truth = IdentityMasks(scene.masks_visible.astype(np.float32), scene.poses.track_ids)
+    swapped = scene.masks_visible.copy()
+    swapped[4:] = swapped[4:, ::-1]
+    tracked = IdentityMasks(swapped.astype(np.float32), (7, 8))
+    perfect = json.loads(ChoreoTrackingMetrics().run(truth, truth)["result"][0])["tracking"]
+    assert perfect["HOTA"] == pytest.approx(1.0) and perfect["IDSW"] == 0
+    scores = json.loads(ChoreoTrackingMetrics().run(tracked, truth, "eval/tracks")["result"][0])["tracking"]
+    assert scores["IDSW"] == 2 and scores["IDF1"] == pytest.approx(0.5) and scores["DetA"] == pytest.approx(1.0)
