@@ -149,7 +149,7 @@ def _draw_head(canvas: np.ndarray, p: Placed) -> None:
     _ellipse(canvas, centre, (0.85 * r, r), tilt, FACE)
     if style != "bald":
         up = np.array([np.sin(np.radians(tilt)), -np.cos(np.radians(tilt))])
-        _ellipse(canvas, centre + up * 0.05 * r, (0.95 * r, 1.05 * r), tilt, HAIR, 180, 360)
+        _ellipse(canvas, centre + up * 0.3 * r, (0.95 * r, 0.78 * r), tilt, HAIR, 180, 360)  # cap above the brows
     if style == "bun":
         _ellipse(canvas, centre + np.array([0, -1.15 * r]), (0.45 * r, 0.4 * r), tilt, HAIR)
     if style == "spiky":
