@@ -235,10 +235,10 @@ class ChoreoSCAIL2ColourMasks:
     FUNCTION = "run"
     RETURN_TYPES = ("IMAGE", "IMAGE")
     RETURN_NAMES = ("pose_video_mask", "reference_image_mask")
-    OUTPUT_TOOLTIPS = ("Driving colour-mask video, same size and frames as the masks; wire to WanSCAILToVideo's "
-                       "pose_video_mask or to Choreograph's binding slots.",
-                       "Reference colour mask (characters' masks in their slots' colours, black background); all "
-                       "black when no characters are connected.")
+    OUTPUT_TOOLTIPS = (("Driving colour-mask video, same size and frames as the masks; wire to WanSCAILToVideo's "
+                        "pose_video_mask or to Choreograph's binding slots."),
+                       ("Reference colour mask (characters' masks in their slots' colours, black background); all "
+                        "black when no characters are connected."))
 
     @classmethod
     def INPUT_TYPES(cls):

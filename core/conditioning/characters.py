@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..pose.sequence import PoseSequence
-from ..render.masks import IdentityMasks, match_masks, masks_from_poses, split_union
+from ..render.masks import IdentityMasks, masks_from_poses, match_masks, split_union
 from ..render.palette import SLOT_NAMES
 from .binding_slots import slot_colour_image
 from .identity import IdentityMap, centroids, stream_order
@@ -130,7 +130,7 @@ class CharacterSet:
                 for c in self.characters]
         return np.stack(rows) if rows else np.zeros((0, FACE_EMBEDDING_DIM), np.float32)
 
-    def with_face_embeddings(self, embeddings: dict[int, np.ndarray]) -> "CharacterSet":
+    def with_face_embeddings(self, embeddings: dict[int, np.ndarray]) -> CharacterSet:
         """A copy with face embeddings set per track id."""
         unknown = [t for t in embeddings if t not in self.track_ids]
         if unknown:

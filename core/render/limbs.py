@@ -12,7 +12,7 @@ from ..pose.openpose import NECK, OPENPOSE_BODY, VISIBLE_SCORE, wholebody_to_ope
 
 NUM_BODY18 = OPENPOSE_BODY
 DWPOSE_MIN_SCORE = VISIBLE_SCORE  # DWPose's visibility threshold (SPEC §0.4)
-__all__ = ["NECK", "NUM_BODY18", "DWPOSE_MIN_SCORE", "LIMBS", "HAND_EDGES", "body18"]
+__all__ = ["DWPOSE_MIN_SCORE", "HAND_EDGES", "LIMBS", "NECK", "NUM_BODY18", "body18"]
 
 # The 17 limbs DWPose draws, as 0-based OpenPose-18 joint pairs, in its drawing (and colour) order.
 LIMBS = (

@@ -18,8 +18,8 @@ from ..errors import InputError
 from ..pose import wholebody as wb
 from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
-from .occlusion import back_to_front
 from .limbs import DWPOSE_MIN_SCORE, LIMBS, NECK, body18
+from .occlusion import back_to_front
 
 REGIONS = ("body", "face", "hands")
 
@@ -62,7 +62,7 @@ class IdentityMasks:
     def shape(self) -> tuple[int, int, int, int]:
         return self.masks.shape  # type: ignore[return-value]
 
-    def select(self, track_ids: tuple[int, ...] | list[int]) -> "IdentityMasks":
+    def select(self, track_ids: tuple[int, ...] | list[int]) -> IdentityMasks:
         cols = [self.track_ids.index(t) for t in track_ids]
         return IdentityMasks(self.masks[:, cols], tuple(track_ids))
 
@@ -89,14 +89,14 @@ def _draw_body(canvas: np.ndarray, b18: np.ndarray, vis: np.ndarray, torso: floa
     for (a, b), width in zip(LIMBS, _LIMB_WIDTH):
         if vis[a] and vis[b]:
             p0, p1 = _int_points(b18[[a, b], :2])
-            cv2.line(canvas, tuple(p0), tuple(p1), 1, thickness=max(2, int(round(width * torso))))
+            cv2.line(canvas, tuple(p0), tuple(p1), 1, thickness=max(2, round(width * torso)))
     quad = [j for j in _TORSO_QUAD if vis[j]]
     if len(quad) >= 3:
         cv2.fillConvexPoly(canvas, _int_points(b18[quad, :2]), 1)
     head = [j for j in (0, 14, 15, 16, 17) if vis[j]]
     if head:
         centre = _int_points(b18[head, :2].mean(axis=0))
-        cv2.circle(canvas, tuple(centre), max(2, int(round(_HEAD_RADIUS * torso))), 1, thickness=-1)
+        cv2.circle(canvas, tuple(centre), max(2, round(_HEAD_RADIUS * torso)), 1, thickness=-1)
 
 
 def _draw_hull(canvas: np.ndarray, xy: np.ndarray, margin: int) -> None:
@@ -110,16 +110,16 @@ def _draw_face(canvas: np.ndarray, kp: np.ndarray, b18: np.ndarray, torso: float
     face = kp[wb.FACE]
     seen = face[:, 2] >= min_score
     if seen.sum() >= 3:
-        _draw_hull(canvas, face[seen, :2], int(round(_FACE_MARGIN * torso)))
+        _draw_hull(canvas, face[seen, :2], round(_FACE_MARGIN * torso))
         return
     head = [j for j in (0, 14, 15, 16, 17) if b18[j, 2] > min_score]
     if head:
         centre = _int_points(b18[head, :2].mean(axis=0))
-        cv2.circle(canvas, tuple(centre), max(2, int(round(_HEAD_RADIUS * 0.8 * torso))), 1, thickness=-1)
+        cv2.circle(canvas, tuple(centre), max(2, round(_HEAD_RADIUS * 0.8 * torso)), 1, thickness=-1)
 
 
 def _draw_hands(canvas: np.ndarray, kp: np.ndarray, torso: float, min_score: float) -> None:
-    radius = max(2, int(round(_HAND_RADIUS * torso)))
+    radius = max(2, round(_HAND_RADIUS * torso))
     for hand, wrist in ((wb.LEFT_HAND, wb.LEFT_WRIST), (wb.RIGHT_HAND, wb.RIGHT_WRIST)):
         pts = kp[hand]
         seen = pts[:, 2] >= min_score

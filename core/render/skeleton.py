@@ -22,8 +22,8 @@ from ..errors import InputError
 from ..pose import wholebody as wb
 from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
-from .occlusion import back_to_front
 from .limbs import DWPOSE_MIN_SCORE, HAND_EDGES, LIMBS, body18
+from .occlusion import back_to_front
 from .palette import LIMB_ATTENUATION, PALETTES, PartColours, part_colours
 
 STICK_WIDTH = 4

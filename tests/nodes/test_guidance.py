@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.synth.config import SceneConfig
 from choreograph.core.synth.scene import make_scene

@@ -3,9 +3,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from choreograph.core.conditioning.binding_slots import (
-    binding_slots, colour_mask_video, driving_mask28, driving_mask28_from_masks, reference_mask28, slot_colour_image,
+    binding_slots,
+    colour_mask_video,
+    driving_mask28,
+    driving_mask28_from_masks,
+    reference_mask28,
+    slot_colour_image,
     to_native_layout,
 )
 from choreograph.core.conditioning.identity import IdentityMap

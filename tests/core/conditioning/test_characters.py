@@ -3,7 +3,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from choreograph.core.conditioning.characters import Character, build_characters, parse_prompts
 from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError

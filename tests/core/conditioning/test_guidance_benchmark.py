@@ -1,6 +1,5 @@
 """The preprocessing-chain benchmark runs end to end; at full size it must reach the issue's throughput."""
 import pytest
-
 from choreograph.core.conditioning.guidance_benchmark import STAGES, main, report, run_chain
 
 

@@ -1,7 +1,6 @@
 """The identity map: slots decided once, left to right or by mapping, with far-apart reuse beyond six."""
 import numpy as np
 import pytest
-
 from choreograph.core.conditioning.identity import IdentityMap, assign_identities, parse_mapping
 from choreograph.core.errors import InputError
 from choreograph.core.pose.sequence import PoseSequence

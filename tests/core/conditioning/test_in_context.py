@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.conditioning.in_context import generated_frames, in_context_input
 from choreograph.core.conditioning.wan_grid import fold_time, latent_size
 from choreograph.core.errors import InputError

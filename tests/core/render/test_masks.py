@@ -1,10 +1,14 @@
 """Per-identity masks, checked against the synthetic world's ground-truth silhouettes."""
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.render.masks import (
-    IdentityMasks, exclusive, masks_from_poses, match_masks, refine, split_union,
+    IdentityMasks,
+    exclusive,
+    masks_from_poses,
+    match_masks,
+    refine,
+    split_union,
 )
 from choreograph.core.synth.config import SceneConfig
 from choreograph.core.synth.scene import make_scene

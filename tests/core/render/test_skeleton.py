@@ -1,7 +1,6 @@
 """Skeleton rendering: DWPose's geometry and colours pixel for pixel, identity palettes, depth order, scaling."""
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.pose import wholebody as wb
 from choreograph.core.pose.sequence import PoseSequence
