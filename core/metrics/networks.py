@@ -103,11 +103,14 @@ def fvd(generated_videos: Sequence, reference_videos: Sequence, network: Feature
     return frechet_between(gen, ref, "FVD clip features")
 
 
-def crop_embedder(network: FeatureNet, spec: FeatureSpec = REID_SPEC) -> Embedder:
+def crop_embedder(network: FeatureNet, spec: FeatureSpec = REID_SPEC, batch_size: int = 32) -> Embedder:
     """An IC ``Embedder`` from a re-ID network: crops (grey outside the mask) resized to ``spec.size``."""
 
     def embed(crops: Sequence[Crop]) -> np.ndarray:
-        batch = torch.cat([prepare_frames(image[None], spec) for image, _ in crops])
-        return network(batch.numpy())
+        rows = []
+        for start in range(0, len(crops), batch_size):
+            chunk = crops[start:start + batch_size]
+            rows.append(network(torch.cat([prepare_frames(image[None], spec) for image, _ in chunk]).numpy()))
+        return np.concatenate(rows, axis=0)
 
     return embed
