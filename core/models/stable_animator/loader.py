@@ -44,7 +44,11 @@ def _load_into(factory, reader: CheckpointReader, policy: DtypePolicy, device: s
 
 def load_unet(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
               input_name: str = "unet") -> nn.Module:
-    """The identity-attention SVD UNet; the file's ``config.json`` when it is a diffusers folder, else SVD-xt."""
+    """The identity-attention SVD UNet; the ``config.json`` of a diffusers folder (or next to the file) when
+    there is one, else SVD-xt's."""
+    path = Path(path)
+    if path.is_file() and (path.parent / "config.json").is_file():
+        path = path.parent
     reader = open_weights(path, input_name)
     try:
         config = {k: v for k, v in (reader.config or SVD_XT_UNET_CONFIG).items() if not k.startswith("_")}
@@ -73,7 +77,8 @@ def load_adapter(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: 
         pose_only = all(k.startswith(POSE_NET_PREFIXES) for k in reader.keys())
         if not pose_only and "pose_net.final_proj.weight" not in reader:
             raise InputError(input_name, f"'{reader.name}' is neither a StableAnimator PoseNet nor a MaskPoseAdapter "
-                             "file", "choose StableAnimator's pose_net weights (checkpoints/Animation/pose_net.pth or a .safetensors copy)")
+                             "file", "choose StableAnimator's pose_net weights (checkpoints/Animation/pose_net.pth "
+                             "or a .safetensors copy)")
         config = _adapter_config(reader, pose_only)
         if pose_only:
             adapter = MaskPoseAdapter(config)
@@ -101,7 +106,8 @@ def load_face_encoder(path: str | Path, policy: DtypePolicy = DtypePolicy(), dev
     try:
         if "norm.weight" not in reader or "proj.0.weight" not in reader:
             raise InputError(input_name, f"'{reader.name}' is not a StableAnimator face encoder (FusionFaceId)",
-                             "choose StableAnimator's face_encoder weights (checkpoints/Animation/face_encoder.pth or a .safetensors copy)")
+                             "choose StableAnimator's face_encoder weights "
+                             "(checkpoints/Animation/face_encoder.pth or a .safetensors copy)")
         config = face_encoder_config(reader)
         return _load_into(lambda: FaceIdEncoder(config), reader, policy, device, input_name)
     finally:
