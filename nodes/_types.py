@@ -10,3 +10,4 @@ MASKS = "CHOREO_MASKS"  # core.render.masks.IdentityMasks
 BINDING_SLOTS = "CHOREO_BINDING_SLOTS"  # core.conditioning.binding_slots.BindingSlots
 WAN_MODELS = "CHOREO_WAN_MODELS"  # core.models.wan_loader.WanModels (transformer + VAE codec)
 WAN_PROMPT = "CHOREO_WAN_PROMPT"  # core.sampling.wan_prompt.WanPrompt
+DANCE_TOGETHER_MODEL = "CHOREO_DANCE_TOGETHER_MODEL"  # core.models.stable_animator.loader.DanceTogetherModel
