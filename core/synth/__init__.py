@@ -16,7 +16,7 @@ Public API (stable)::
     scene.reference       # Reference: frame (H, W, 3), poses (1 frame), masks / face_masks / hand_masks (P, H, W),
                           #   order (identity ids left → right)
     scene.swap_table      # ((frame, a, b), ...): a is left of b in the reference but right of it in that frame
-    scene.swapped_frames, scene.visible_fraction, scene.lookalike_pairs   # derived views
+    scene.swapped_frames, scene.visible_fraction, scene.lookalike_pairs, scene.visible_labels   # derived
 
 On disk (``dataset.py``, format in ``docs/dataset_format.md``): ``write_dataset(DIR, DatasetSpec(...))``,
 ``load_dataset(DIR)`` → scene folders, ``load_scene(folder)`` → the identical ``Scene``. Command line:

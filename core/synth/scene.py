@@ -69,9 +69,30 @@ class Scene:
     reference: Reference
     swap_table: tuple[tuple[int, int, int], ...]
 
+    def __post_init__(self) -> None:
+        t, p = self.poses.num_frames, self.poses.num_people
+        h, w = self.config.height, self.config.width
+        expected = {"frames": (t, h, w, 3), "visibility": (t, p, 133), "masks_full": (t, p, h, w),
+                    "masks_visible": (t, p, h, w), "face_masks": (t, p, h, w), "hand_masks": (t, p, h, w),
+                    "boxes": (t, p, 4), "boxes_full": (t, p, 4), "present": (t, p), "depth_order": (t, p)}
+        for name, shape in expected.items():
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"Scene.{name} must have shape {shape}; got {np.shape(getattr(self, name))}")
+        if len(self.characters) != p or np.shape(self.reference.masks) != (p, h, w):
+            raise ValueError(f"Scene has {p} pose columns but {len(self.characters)} characters and reference "
+                             f"masks of shape {np.shape(self.reference.masks)}")
+
     @property
     def identities(self) -> tuple[int, ...]:
         return self.poses.track_ids
+
+    @property
+    def visible_labels(self) -> np.ndarray:
+        """``(T, H, W)`` int16: the identity seen at each pixel, -1 for background (visible masks are disjoint)."""
+        labels = np.full(self.frames.shape[:3], -1, np.int16)
+        for p in range(self.poses.num_people):
+            labels[self.masks_visible[:, p]] = self.identities[p]
+        return labels
 
     @property
     def swapped_frames(self) -> np.ndarray:

@@ -50,6 +50,21 @@ def test_masks_are_consistent(dance):
     assert dance.hand_masks.any(axis=(2, 3)).mean() > 0.8  # a neighbour's arm may hide a hand now and then
 
 
+def test_visible_labels_name_the_owner_of_each_pixel(dance):
+    labels = dance.visible_labels
+    assert labels.shape == (16, 128, 128)
+    for p in range(3):
+        assert np.array_equal(labels == p, dance.masks_visible[:, p])
+    assert np.array_equal(labels == -1, ~dance.masks_visible.any(axis=1))
+
+
+def test_scene_rejects_inconsistent_arrays(dance):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="masks_full"):
+        replace(dance, masks_full=dance.masks_full[:, :2])
+
+
 def test_background_is_static_outside_the_characters(dance):
     empty = ~dance.masks_full.any(axis=1)
     both = empty[0] & empty[-1]
