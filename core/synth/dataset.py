@@ -194,6 +194,16 @@ def _character(data: dict) -> Character:
 def load_scene(folder: Path) -> Scene:
     """Read a scene folder written by ``write_scene`` back into an identical ``Scene``."""
     folder = Path(folder)
+    try:
+        return _load_scene(folder)
+    except (KeyError, ValueError, OSError, TypeError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError("path", f"scene {folder} is incomplete or corrupt ({type(err).__name__}: {err})",
+                         "delete that scene folder and rerun the generator with the same settings") from err
+
+
+def _load_scene(folder: Path) -> Scene:
     meta_path = folder / "scene.json"
     if not meta_path.is_file():
         raise InputError("path", f"{folder} has no scene.json", "point at a scene folder of a synthetic dataset")

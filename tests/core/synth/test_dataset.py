@@ -76,3 +76,18 @@ def test_bad_spec_names_the_parameter(tmp_path):
         write_dataset(tmp_path, SPEC)
     with pytest.raises(InputError, match="path"):
         load_dataset(tmp_path)
+
+
+def test_corrupt_scene_is_reported_with_a_fix(tmp_path):
+    out = tmp_path / "data"
+    write_dataset(out, DatasetSpec(scenes=1, seed=2, frames=2, width=64, height=64))
+    scene = out / "scene_00000"
+    with np.load(scene / "masks.npz") as masks:
+        kept = {k: masks[k] for k in masks if k != "hands"}
+    np.savez_compressed(scene / "masks.npz", **kept)
+    with pytest.raises(InputError, match="corrupt") as err:
+        load_scene(scene)
+    assert err.value.input_name == "path" and "rerun" in err.value.fix
+    (scene / "frames" / "000001.png").unlink()
+    with pytest.raises(InputError, match="000001.png"):
+        load_scene(scene)
