@@ -3,9 +3,10 @@
 Each character is first drawn into its own label image (one small integer per body part: skin, top, bottom, hair,
 shoes, face, hands, facial features), so its full mask, face mask and hand mask are exact by construction. The
 frame is then composed far-to-near from those labels, and what is visible of each character is its full mask
-minus the full masks of everyone nearer. A keypoint is visible when it is inside the frame and no nearer
-character covers it. Everything is integer-pixel OpenCV filling (fixed point, 4 fractional bits), so it is fast
-and exactly reproducible.
+minus the full masks of everyone nearer. A keypoint is visible when it is inside the frame, no nearer character
+covers it, and it lies on or next to the character's own visible pixels. Everything is integer-pixel OpenCV
+filling (fixed point, 4 fractional bits) confined to each character's box, so it is fast and exactly
+reproducible.
 """
 from __future__ import annotations
 
