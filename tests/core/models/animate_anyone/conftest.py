@@ -22,6 +22,15 @@ def tiny_models(seed: int = 0) -> AnimateAnyoneModels:
     return models
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny convolutions are 10× slower when two threads fight other jobs for the two cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def models() -> AnimateAnyoneModels:
     return tiny_models()
