@@ -5,8 +5,9 @@ each frame is matched to the live tracks by Hungarian assignment (one-to-one, so
 in two passes:
 
 1. **Follow**: tracks seen in the last ``max_extrapolation`` frames against the detections, on the mean distance
-   between the track's constant-velocity-predicted keypoints and the detection's, in units of the person's size,
-   plus box overlap, size change and (when frames are given) clothing colour. Tight gate.
+   between the track's constant-velocity-predicted keypoints (plus a camera pan, when most people agree on one)
+   and the detection's, in units of the person's size, plus box overlap, size change and (when frames are
+   given) clothing colour. Tight gate.
 2. **Re-identify**: tracks lost for longer (full occlusion, exit and re-entry) against the detections left over,
    on distance from where the track was last seen (a gate that widens with the time lost), size and clothing.
 
@@ -162,8 +163,9 @@ def _shape_terms(predicted: np.ndarray, track: _Track, person: _Person) -> tuple
     return 1.0 - overlap, abs(float(np.log(_extent(b) / _extent(a))))
 
 
-def _follow_cost(track: _Track, person: _Person, frame: int, config: TrackerConfig) -> float:
-    predicted = track.predicted(frame, config.max_extrapolation)
+def _follow_cost(track: _Track, person: _Person, frame: int, config: TrackerConfig,
+                 camera: np.ndarray | None = None) -> float:
+    predicted = track.predicted(frame, config.max_extrapolation) + (0.0 if camera is None else camera)
     common = track.known & person.seen
     if common.any():
         distance = float(np.linalg.norm(predicted[common] - person.points[common], axis=1).mean()) / track.size
@@ -190,6 +192,30 @@ def _reid_cost(track: _Track, person: _Person, frame: int, canvas: tuple[int, in
             + config.appearance_weight * appearance_distance(track.appearance, person.appearance))
 
 
+def camera_shift(tracks: list[_Track], people: list[_Person], frame: int, config: TrackerConfig) -> np.ndarray:
+    """The scene's translation beyond the tracks' own motion (a camera pan), else zero. Each track-detection
+    pair proposes its offset; the proposal that brings most tracks within half the match gate of a detection
+    wins if at least 3 tracks, and 2 more than with no shift, agree (measured: looser rules cost identities on
+    scenes without a pan); it is refined by the median offset of the agreeing tracks."""
+    zero = np.zeros(2)
+    if len(tracks) < 2 or len(people) < 2:
+        return zero
+    predicted = np.array([_centre(_box(t.predicted(frame, config.max_extrapolation), t.known)) for t in tracks])
+    sizes = np.array([t.size for t in tracks])
+    found = np.array([_centre(p.box) for p in people])
+    offsets = found[None] - predicted[:, None]  # (tracks, people, 2)
+    proposals = np.concatenate([zero[None], offsets.reshape(-1, 2)])
+    residual = np.linalg.norm(offsets[None] - proposals[:, None, None], axis=-1)  # (proposals, tracks, people)
+    close = residual < 0.5 * config.match_gate * sizes[None, :, None]
+    support = close.any(axis=2).sum(axis=1)
+    best = int(np.argmax(support))
+    if support[best] < max(3, support[0] + 2):
+        return zero
+    nearest = np.argmin(np.where(close[best], residual[best], np.inf), axis=1)
+    agreeing = close[best].any(axis=1)
+    return np.median(offsets[np.flatnonzero(agreeing), nearest[agreeing]], axis=0)
+
+
 def _assign(cost: np.ndarray) -> list[tuple[int, int]]:
     if cost.size == 0:
         return []
@@ -212,7 +238,8 @@ class _Tracker:
         recent = [t for t in self.tracks if frame - t.last_frame <= cfg.max_extrapolation]
         lost = [t for t in self.tracks if frame - t.last_frame > cfg.max_extrapolation]
         free = list(range(len(people)))
-        for tracks, cost_of in ((recent, lambda t, p: _follow_cost(t, p, frame, cfg)),
+        camera = camera_shift(recent, people, frame, cfg)
+        for tracks, cost_of in ((recent, lambda t, p: _follow_cost(t, p, frame, cfg, camera)),
                                 (lost + recent, lambda t, p: _reid_cost(t, p, frame, self.canvas, cfg))):
             tracks = [t for t in tracks if t.last_frame < frame]
             cost = np.array([[cost_of(t, people[j]) for j in free] for t in tracks]).reshape(len(tracks), len(free))

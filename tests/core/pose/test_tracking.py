@@ -27,7 +27,7 @@ def figure(x: float, y: float = 120.0, height: float = 80.0) -> np.ndarray:
     return kp
 
 
-def shuffled(frames: list[list[np.ndarray]], rng) -> tuple[PoseFrames, list[np.ndarray]]:
+def shuffled(frames: list[list[np.ndarray]], rng, width: int = 320) -> tuple[PoseFrames, list[np.ndarray]]:
     """Frames of people given in identity order (None = not detected), shuffled; returns the truth too."""
     people, truth = [], []
     for frame in frames:
@@ -35,7 +35,7 @@ def shuffled(frames: list[list[np.ndarray]], rng) -> tuple[PoseFrames, list[np.n
         order = rng.permutation(len(ids))
         people.append(np.stack([frame[ids[k]] for k in order]) if ids else np.zeros((0, 133, 3), np.float32))
         truth.append(np.array([ids[k] for k in order], dtype=np.int64))
-    return PoseFrames(tuple(people), 320, 240), truth
+    return PoseFrames(tuple(people), width, 240), truth
 
 
 def assert_perfect(truth, predicted):
@@ -82,6 +82,18 @@ def test_eight_people_with_missed_detections():
         frames.append([None if rng.random() < 0.1 else figure(20 + 38 * k + 3 * np.sin(t / 4 + k), 100 + 8 * (k % 2))
                        for k in range(8)])
     poses, truth = shuffled(frames, rng)
+    assert_perfect(truth, assign_track_ids(poses))
+
+
+def test_camera_pan_keeps_everyone():
+    """Four people 150 px apart; the camera jumps 90 px per frame for 3 frames, farther than anyone walks in a
+    frame and close to where a neighbour stood, so only the shared shift says who is who."""
+    rng = np.random.default_rng(5)
+    frames = []
+    for t in range(20):
+        pan = -90 * min(max(t - 9, 0), 3)
+        frames.append([figure(300 + 150 * k + pan + np.sin(t + k)) for k in range(4)])
+    poses, truth = shuffled(frames, rng, width=960)
     assert_perfect(truth, assign_track_ids(poses))
 
 
