@@ -13,7 +13,7 @@ files, so tiny test models load through the same path as the real ones.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -116,12 +116,18 @@ def load_face_encoder(path: str | Path, policy: DtypePolicy = DtypePolicy(), dev
 
 def load_vae(folder: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
              input_name: str = "svd_folder") -> nn.Module:
-    """SVD's ``AutoencoderKLTemporalDecoder`` from a diffusers ``vae/`` folder (config + safetensors)."""
+    """SVD's ``AutoencoderKLTemporalDecoder`` from a diffusers ``vae/`` folder (config + safetensors).
+
+    With ``force_upcast`` in its config (SVD's) the VAE stays fp32 whatever the policy: the SVD pipeline upcasts
+    it for encoding and decoding because 16-bit overflows; it is small (98M parameters).
+    """
     from diffusers import AutoencoderKLTemporalDecoder
 
-    reader = _diffusers_part(folder, "vae", input_name)
+    reader = _diffusers_part(folder, "vae", "AutoencoderKLTemporalDecoder", input_name)
     try:
         config = {k: v for k, v in reader.config.items() if not k.startswith("_")}
+        if config.get("force_upcast", True):
+            policy = replace(policy, compute=torch.float32)
         return _load_into(lambda: AutoencoderKLTemporalDecoder(**config), reader, policy, device, input_name)
     finally:
         reader.close()
@@ -132,7 +138,8 @@ def load_image_encoder(folder: str | Path, policy: DtypePolicy = DtypePolicy(), 
     """SVD's CLIP ViT-H image encoder (``CLIPVisionModelWithProjection``) from the ``image_encoder/`` folder."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    reader = _diffusers_part(folder, "image_encoder", input_name)
+    reader = _diffusers_part(folder, "image_encoder", "CLIPVisionModelWithProjection",
+                             input_name)
     try:
         config = CLIPVisionConfig.from_dict(reader.config)
         return _load_into(lambda: CLIPVisionModelWithProjection(config), reader, policy, device, input_name)
@@ -140,13 +147,17 @@ def load_image_encoder(folder: str | Path, policy: DtypePolicy = DtypePolicy(), 
         reader.close()
 
 
-def _diffusers_part(folder: str | Path, part: str, input_name: str) -> CheckpointReader:
+def _diffusers_part(folder: str | Path, part: str, expected: str, input_name: str) -> CheckpointReader:
+    """The reader of ``folder/part`` (or ``folder`` itself), refusing a config of another model class."""
     root = Path(folder)
     path = root / part if (root / part).is_dir() else root
     reader = open_weights(path, input_name)
-    if reader.config is None:
+    config = reader.config or {}
+    found = config.get("_class_name") or (config.get("architectures") or [None])[0]
+    if found != expected:
         reader.close()
-        raise InputError(input_name, f"'{path}' has no config.json next to its weights",
+        what = f"holds a {found}" if found else "has no config.json next to its weights"
+        raise InputError(input_name, f"'{path}' {what}, not the {expected} of SVD-xt",
                          f"point at the SVD-xt diffusers folder (with {part}/config.json)")
     return reader
 

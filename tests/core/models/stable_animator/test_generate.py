@@ -74,3 +74,14 @@ def test_too_many_people_or_wrong_size_is_refused_before_sampling(model):
         adapter_features(model, clip(3, 1))
     with pytest.raises(InputError, match="reference_image"):
         generate_latents(model, clip(2, 1, size=24), SvdSettings(steps=1))
+
+
+def test_svd_vae_stays_fp32_under_a_16_bit_policy(tmp_path, tiny):
+    from choreograph.core.models.stable_animator.loader import load_image_encoder, load_vae
+
+    files = tiny.write_files(tmp_path)
+    assert next(load_vae(files["svd_folder"], DtypePolicy(torch.bfloat16)).parameters()).dtype == torch.float32
+    encoder = load_image_encoder(files["svd_folder"], DtypePolicy(torch.bfloat16))
+    assert next(encoder.parameters()).dtype == torch.bfloat16
+    with pytest.raises(InputError, match="svd_folder"):
+        load_vae(tmp_path / "unet", DtypePolicy())
