@@ -9,9 +9,7 @@ whole data position. Nothing is pickled.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,6 +17,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ..core.errors import InputError
+from ..core.video.output_files import atomic_directory
 from .files import save_json, save_safetensors
 
 LATEST = "latest.json"
@@ -54,15 +53,14 @@ def save_checkpoint(folder: str | Path, step: int, model: nn.Module, optimizer: 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"step_{step:07d}"
-    temp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=folder))
-    save_safetensors(trainable_state(model), temp / "trainable.safetensors")
-    tensors, rest = _optimizer_tensors(optimizer.state_dict())
-    save_safetensors(tensors, temp / "optimizer.safetensors")
-    save_json({"step": step, "optimizer": rest, "scheduler": scheduler.state_dict(),
-               "torch_rng": torch.get_rng_state().tolist()}, temp / "state.json")
     if final.exists():
         shutil.rmtree(final)
-    os.replace(temp, final)
+    with atomic_directory(final) as temp:
+        save_safetensors(trainable_state(model), temp / "trainable.safetensors")
+        tensors, rest = _optimizer_tensors(optimizer.state_dict())
+        save_safetensors(tensors, temp / "optimizer.safetensors")
+        save_json({"step": step, "optimizer": rest, "scheduler": scheduler.state_dict(),
+                   "torch_rng": torch.get_rng_state().tolist()}, temp / "state.json")
     save_json({"checkpoint": final.name, "step": step}, folder / LATEST)
     for old in sorted(folder.glob("step_*"))[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)

@@ -44,7 +44,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    """Write ``clips`` synthetic scenes into ``data.root`` before training (kept if already there)."""
+    """Write ``clips`` synthetic scenes into ``data.root`` before training (kept if already there).
+
+    ``choreography`` is one combination (``dance+swap``) or ``mix``; ``background`` is plain, textured or mix."""
 
     clips: int = 4
     characters: int = 2

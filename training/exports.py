@@ -6,9 +6,7 @@ real-size models (128-dim heads) a ComfyUI single file with original Wan names i
 """
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -16,6 +14,7 @@ from torch import nn
 
 from ..core.models.wan_arch import WAN_HEAD_DIM
 from ..core.models.wan_keys import diffusers_to_original
+from ..core.video.output_files import atomic_directory
 from .config import Config
 from .files import save_safetensors
 from .lora import merged_copy_state, save_comfy_lora
@@ -26,13 +25,11 @@ WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"
 
 def save_model_folder(model: nn.Module, state: dict[str, torch.Tensor], path: Path) -> Path:
     """A diffusers model folder for ``state`` with ``model``'s config, renamed into place when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    model.save_config(str(temp))
-    save_safetensors({k: v.float() for k, v in state.items()}, temp / WEIGHTS_NAME)
     if path.exists():
         shutil.rmtree(path)
-    os.replace(temp, path)
+    with atomic_directory(path) as temp:
+        model.save_config(str(temp))
+        save_safetensors({k: v.float() for k, v in state.items()}, temp / WEIGHTS_NAME)
     return path
 
 

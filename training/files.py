@@ -1,44 +1,27 @@
-"""Atomic writes for everything training produces: a crash or kill never leaves a half-written file behind."""
+"""Atomic writes for what training produces (``core.video.output_files``): a kill never leaves half a file."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
-
-def _temp_beside(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    return Path(name)
+from ..core.video.output_files import atomic_file
 
 
 def save_safetensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
                      ) -> Path:
-    """``save_file`` into a temporary file beside ``path``, then ``os.replace``."""
-    path = Path(path)
-    temp = _temp_beside(path)
-    try:
+    """``save_file`` to a temporary file beside ``path``, renamed over it when complete."""
+    with atomic_file(Path(path), overwrite=True) as temp:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(temp), metadata=metadata)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def save_json(value: object, path: str | Path) -> Path:
-    path = Path(path)
-    temp = _temp_beside(path)
-    try:
+    with atomic_file(Path(path), overwrite=True) as temp:
         temp.write_text(json.dumps(value, indent=1))
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def append_line(path: str | Path, line: str) -> None:

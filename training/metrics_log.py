@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
 import logging
 from pathlib import Path
 
+from ..core.video.output_files import atomic_file
 from .files import append_line
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ class MetricsLog:
         axis.set_yscale("log")
         axis.legend()
         path = self.folder / "losses.png"
-        temp = self.folder / ".losses.tmp.png"
-        figure.savefig(temp, dpi=90)
+        with atomic_file(path, overwrite=True) as temp:
+            figure.savefig(temp, dpi=90, format="png")
         plt.close(figure)
-        os.replace(temp, path)
         return path

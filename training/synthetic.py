@@ -1,34 +1,20 @@
-"""Training clips from the synthetic world (``core.synth``): exact masks, poses and swaps, no annotation needed."""
+"""Training data from the synthetic world: ``data.synthetic`` in a config becomes a ``core.synth`` dataset."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.synth import Scene, SceneConfig, make_scene
-from .dataset import ClipData, ClipWindow, list_clips, write_clip
+from ..core.synth.dataset import DatasetSpec, write_dataset
+from .config import SyntheticConfig
 
 
-def clip_from_scene(scene: Scene) -> ClipData:
-    """The dataset view of a scene: visible masks, face and hand masks, tracked poses, the reference image."""
-    ref = scene.reference
-    people = len(scene.identities)
-    reference_masks = ref.masks[None].astype(bool)
-    reference = ClipWindow(frames=ref.frame[None], masks=reference_masks,
-                           face_masks=reference_masks & False, hand_masks=reference_masks & False,
-                           poses=ref.poses)
-    if reference_masks.shape[1] != people:
-        raise ValueError(f"scene reference has {reference_masks.shape[1]} masks for {people} identities")
-    return ClipData(frames=scene.frames, masks=scene.masks_visible, face_masks=scene.face_masks,
-                    hand_masks=scene.hand_masks, poses=scene.poses, fps=scene.config.fps, reference=reference)
+def dataset_spec(config: SyntheticConfig) -> DatasetSpec:
+    """The synthetic dataset a config asks for (every scene with exactly ``characters`` people)."""
+    choreographies = "mix" if config.choreography == "mix" else (config.choreography,)
+    return DatasetSpec(scenes=config.clips, seed=config.seed, frames=config.frames, width=config.width,
+                       height=config.height, characters=(config.characters, config.characters),
+                       choreographies=choreographies, background=config.background)
 
 
-def write_synthetic_dataset(root: str | Path, base: SceneConfig, clips: int) -> list[Path]:
-    """``clips`` scenes like ``base`` with seeds ``base.seed + i``, written under ``root`` (existing clips kept)."""
-    root = Path(root)
-    for i in range(clips):
-        path = root / f"synthetic_{base.seed + i:05d}"
-        if not path.exists():
-            config = SceneConfig(**{**base.__dict__, "seed": base.seed + i})
-            write_clip(clip_from_scene(make_scene(config)), path)
-    return list_clips(root)
-
-
+def write_synthetic(root: str | Path, config: SyntheticConfig) -> list[Path]:
+    """Write (or extend / reuse) the synthetic dataset under ``root``; returns the scene folders."""
+    return write_dataset(Path(root), dataset_spec(config))

@@ -20,7 +20,6 @@ from torch import nn
 from ..core.errors import InputError
 from ..core.losses import flow_matching as fm
 from ..core.losses.img_loss import matching_loss
-from ..core.synth import SceneConfig
 from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from .codecs import make_codec
 from .config import Config
@@ -30,7 +29,7 @@ from .lora import add_lora
 from .metrics_log import MetricsLog
 from .model import build_model, empty_prompt
 from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate
-from .synthetic import write_synthetic_dataset
+from .synthetic import write_synthetic
 from .wan_img import WanMatchingProbe, default_blocks
 
 log = logging.getLogger(__name__)
@@ -59,10 +58,7 @@ def load_clips(config: Config, accelerator: Accelerator) -> list[Clip]:
     """Open (after writing, when asked for synthetic data) and check every clip before training starts."""
     synthetic = config.data.synthetic
     if synthetic is not None and accelerator.is_main_process:
-        scene = SceneConfig(characters=synthetic.characters, frames=synthetic.frames, width=synthetic.width,
-                            height=synthetic.height, choreography=synthetic.choreography,
-                            background=synthetic.background, seed=synthetic.seed)
-        write_synthetic_dataset(config.data.root, scene, synthetic.clips)
+        write_synthetic(config.data.root, synthetic)
     accelerator.wait_for_everyone()
     clips = [Clip(path) for path in list_clips(config.data.root)]
     short = [c.meta.path.name for c in clips if c.meta.frames < config.data.frames]

@@ -6,21 +6,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from choreograph.core.synth import SceneConfig
-from choreograph.training.synthetic import write_synthetic_dataset
+from choreograph.core.synth.dataset import DatasetSpec, write_dataset
 
-TINY_SCENE = SceneConfig(characters=2, frames=9, width=64, height=64, choreography="dance+swap", seed=3)
+TINY_DATASET = DatasetSpec(scenes=2, seed=3, frames=9, width=64, height=64, characters=(2, 2),
+                           choreographies=("dance+swap",), background="plain", lookalike_probability=0.0)
 
 
 @pytest.fixture(scope="session")
-def tiny_scene() -> SceneConfig:
-    return TINY_SCENE
+def tiny_dataset() -> DatasetSpec:
+    return TINY_DATASET
 
 
 @pytest.fixture(scope="session")
 def clip_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("clips")
-    write_synthetic_dataset(root, TINY_SCENE, 2)
+    write_dataset(root, TINY_DATASET)
     return root
 
 
