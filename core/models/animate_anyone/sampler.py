@@ -110,6 +110,7 @@ def vae_encode(models: AnimateAnyoneModels, pixels: torch.Tensor) -> torch.Tenso
     return models.vae.encode(x).latent_dist.mean.float() * VAE_SCALE
 
 
+@torch.no_grad()
 def vae_decode(models: AnimateAnyoneModels, latents: torch.Tensor, progress: Progress = no_progress) -> torch.Tensor:
     """Scaled latents ``(1, 4, T, h, w)`` → frames ``(T, H, W, 3)`` float 0..1, a few frames at a time."""
     frames = latents[0].permute(1, 0, 2, 3)

@@ -1,0 +1,116 @@
+"""ReferenceNet (EverybodyDance) nodes headless: tiny release files in models/animate_anyone, encode, sample with
+the IMG diagnostic, decode."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from choreograph.core.conditioning.characters import Character, CharacterSet
+from choreograph.core.conditioning.identity import IdentityMap
+from choreograph.core.errors import InputError
+from choreograph.core.models.animate_anyone.export import save_release
+from choreograph.core.render.masks import IdentityMasks
+from choreograph.nodes.reference_net import (ChoreoReferenceNetDecode, ChoreoReferenceNetEncode,
+                                             ChoreoReferenceNetLoader, ChoreoReferenceNetSampler)
+
+TESTS = Path(__file__).resolve().parents[1]
+SIZE, FRAMES = 16, 3
+
+
+def _tiny():
+    name = "tiny_animate_anyone"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, TESTS / "core/models/animate_anyone/conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    save_release(_tiny().tiny_models(seed=5), root / "animate_anyone")
+    return root
+
+
+@pytest.fixture
+def loaded(release, monkeypatch):
+    monkeypatch.setenv("CHOREOGRAPH_MODELS_DIR", str(release))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return ChoreoReferenceNetLoader().run("reference_unet.safetensors", "denoising_unet.safetensors",
+                                          "motion_module.safetensors", "pose_guider.safetensors",
+                                          "ref_pose_guider.safetensors", "vae.safetensors",
+                                          "image_encoder.safetensors", "fp32", "cpu")
+
+
+def _characters() -> tuple[CharacterSet, IdentityMasks]:
+    left = np.zeros((SIZE, SIZE), np.float32)
+    left[:, : SIZE // 2] = 1
+    right = 1 - left
+    image = np.random.default_rng(0).random((SIZE, SIZE, 3)).astype(np.float32)
+    chars = tuple(Character(track, ref, slot, image, mask, (0, 0, SIZE, SIZE))
+                  for track, ref, slot, mask in ((7, 0, 0, left), (9, 1, 1, right)))
+    characters = CharacterSet(chars, image, np.stack([left, right]), IdentityMap((7, 9), (0, 1)))
+    driving = np.stack([np.stack([right, left])] * FRAMES).astype(np.uint8)  # columns: track 9, track 7
+    return characters, IdentityMasks(driving, (9, 7))
+
+
+def test_loader_lists_release_files_and_loads(loaded):
+    names = ChoreoReferenceNetLoader.INPUT_TYPES()["required"]["motion_module"][0]
+    assert "motion_module.safetensors" in names
+    model, summary = loaded
+    assert "reference-attention blocks" in summary and model.config.block_out_channels == (32, 64)
+
+
+def test_encode_sample_decode_with_identity_matching_report(loaded):
+    model, _ = loaded
+    rng = torch.Generator().manual_seed(0)
+    reference = torch.rand(1, SIZE, SIZE, 3, generator=rng)
+    ieg = torch.rand(1, SIZE, SIZE, 3, generator=rng)
+    poses = torch.rand(FRAMES, SIZE, SIZE, 3, generator=rng)
+    (bank,) = ChoreoReferenceNetEncode().run(model, reference, ieg)
+    characters, masks = _characters()
+    latent, report = ChoreoReferenceNetSampler().run(model, bank, poses, steps=2, cfg=2.0, seed=1,
+                                                     context_frames=2, context_overlap=1, closed_loop=False,
+                                                     characters=characters, driving_masks=masks, matching_layers=2)
+    assert latent["samples"].shape == (1, 4, FRAMES, SIZE // 2, SIZE // 2)
+    assert report.count("IC ") == 2 and "track 7:" in report and "over 3 frames" in report
+    (frames,) = ChoreoReferenceNetDecode().run(model, latent)
+    assert frames.shape == (FRAMES, SIZE, SIZE, 3) and 0 <= frames.min() and frames.max() <= 1
+
+
+def test_sampler_without_diagnostic_and_bad_inputs(loaded):
+    model, _ = loaded
+    (bank,) = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3), torch.rand(1, SIZE, SIZE, 3))
+    latent, report = ChoreoReferenceNetSampler().run(model, bank, torch.rand(2, SIZE, SIZE, 3), steps=1, cfg=1.0)
+    assert report == "" and latent["samples"].shape[2] == 2
+    characters, _ = _characters()
+    with pytest.raises(InputError, match="needs both"):
+        ChoreoReferenceNetSampler().run(model, bank, torch.rand(2, SIZE, SIZE, 3), steps=1, characters=characters)
+    with pytest.raises(InputError, match="context_overlap"):
+        ChoreoReferenceNetSampler().run(model, bank, torch.rand(2, SIZE, SIZE, 3), context_frames=4,
+                                        context_overlap=4)
+    with pytest.raises(InputError, match="pose_video"):
+        ChoreoReferenceNetSampler().run(model, bank, torch.rand(2, 2 * SIZE, SIZE, 3), steps=1)
+    with pytest.raises(InputError, match="latent"):
+        ChoreoReferenceNetDecode().run(model, {"samples": torch.zeros(1, 16, 2, 4, 4)})
+
+
+def test_missing_file_choice_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHOREOGRAPH_MODELS_DIR", str(tmp_path))
+    with pytest.raises(InputError, match="reference_unet"):
+        ChoreoReferenceNetLoader().run("none", "a", "b", "c", "none", "d", "e", "fp32", "cpu")
