@@ -11,3 +11,5 @@ BINDING_SLOTS = "CHOREO_BINDING_SLOTS"  # core.conditioning.binding_slots.Bindin
 WAN_MODELS = "CHOREO_WAN_MODELS"  # core.models.wan_loader.WanModels (transformer + VAE codec)
 WAN_PROMPT = "CHOREO_WAN_PROMPT"  # core.sampling.wan_prompt.WanPrompt
 DANCE_TOGETHER_MODEL = "CHOREO_DANCE_TOGETHER_MODEL"  # core.models.stable_animator.loader.DanceTogetherModel
+ANIMATE_ANYONE_MODEL = "CHOREO_ANIMATE_ANYONE_MODEL"  # core.models.animate_anyone.loader.AnimateAnyoneModels
+REFERENCE_BANK = "CHOREO_REFERENCE_BANK"  # core.models.animate_anyone.sampler.ReferenceEncoding
