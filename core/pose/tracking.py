@@ -79,7 +79,6 @@ class _Track:
         self.size = person.size
         self.appearance = person.appearance
         self.last_frame = frame
-        self.first_frame = frame
         self.hits = 1
 
     def predicted(self, frame: int, max_extrapolation: int) -> np.ndarray:
@@ -124,7 +123,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def describe_people(people: np.ndarray, image: np.ndarray | None, canvas: tuple[int, int],
+def _describe_people(people: np.ndarray, image: np.ndarray | None, canvas: tuple[int, int],
                     min_confidence: float) -> list[_Person]:
     """The matching view of one frame's ``(N, 133, 3)`` people (appearance only when ``image`` is given).
 
@@ -271,7 +270,7 @@ def assign_track_ids(frames: PoseFrames, images: np.ndarray | None = None, confi
     out = []
     for t, people in enumerate(frames.people):
         image = None if images is None else np.asarray(images[t])
-        out.append(np.asarray(tracker.step(t, describe_people(people, image, canvas, config.min_confidence)),
+        out.append(np.asarray(tracker.step(t, _describe_people(people, image, canvas, config.min_confidence)),
                               dtype=np.int64))
         progress(t + 1, frames.num_frames)
     return out
