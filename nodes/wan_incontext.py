@@ -105,6 +105,19 @@ def _clip_tokens(clip_vision_output) -> torch.Tensor:
     return tokens
 
 
+def _encode_reference(clip_vision_name: str, reference_image: torch.Tensor | None) -> torch.Tensor:
+    from ..core.models.cache import cached, file_stamp
+    from ..core.models.clip_vision import load_clip_vision
+
+    if reference_image is None:
+        raise InputError("reference_image", "is needed to encode with clip_vision_name",
+                         "connect the reference image, or a CLIP_VISION_OUTPUT instead")
+    path = _model_path(clip_vision_name, "clip_vision", "clip_vision_name")
+    device = _device("auto")
+    encoder = cached("clip_vision", (file_stamp(path), device), lambda: load_clip_vision(path, device=device))
+    return encoder.encode(_frames(reference_image)[0])
+
+
 class ChoreoWanPrompt:
     DESCRIPTION = ("Collect the text and image context for the in-context Wan samplers: native CONDITIONING from "
                    "CLIPTextEncode (umT5) for positive/negative and CLIP_VISION_OUTPUT of the reference, or, "
@@ -124,9 +137,16 @@ class ChoreoWanPrompt:
                                                                      "(clip_vision_h, crop none)."}),
             "embeddings_file": I.text("Headless alternative: .safetensors with 'positive', 'negative' [L, 4096] and "
                                       "optional 'clip_vision' [257, 1280]; leave empty to use the inputs above."),
+            "clip_vision_name": I.choice("Without a CLIP_VISION_OUTPUT: encode reference_image with this CLIP vision "
+                                         "file from models/clip_vision (clip_vision_h.safetensors).",
+                                         [NONE] + model_file_names("clip_vision")),
+            "reference_image": I.image("Reference image for clip_vision_name (first frame is used)."),
         }}
 
-    def run(self, positive=None, negative=None, clip_vision_output=None, embeddings_file: str = ""):
+    def run(self, positive=None, negative=None, clip_vision_output=None, embeddings_file: str = "",
+            clip_vision_name: str = NONE, reference_image: torch.Tensor | None = None):
+        if clip_vision_output is None and clip_vision_name not in (NONE, ""):
+            clip_vision_output = _encode_reference(clip_vision_name, reference_image)
         if embeddings_file.strip():
             from safetensors.torch import load_file
 
@@ -135,7 +155,8 @@ class ChoreoWanPrompt:
             if missing:
                 raise InputError("embeddings_file", f"has no {', '.join(missing)} tensor",
                                  "save the prompt embeddings under the keys positive and negative")
-            return (WanPrompt(tensors["positive"], tensors["negative"], tensors.get("clip_vision")),)
+            image = tensors.get("clip_vision") if clip_vision_output is None else _clip_tokens(clip_vision_output)
+            return (WanPrompt(tensors["positive"], tensors["negative"], image),)
         if positive is None or negative is None:
             raise InputError("positive", "positive and negative conditioning are required",
                              "connect two CLIPTextEncode nodes, or give an embeddings_file")

@@ -90,6 +90,23 @@ def test_prompt_from_native_conditioning_and_clip_vision():
         ChoreoWanPrompt().run()
 
 
+def test_prompt_encodes_the_reference_with_a_clip_vision_file(env, tmp_path):
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = CLIPVisionConfig(hidden_size=160, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              patch_size=8, image_size=32, projection_dim=16, hidden_act="gelu")
+    (env / "clip_vision").mkdir(exist_ok=True)
+    save_file({k: v.contiguous() for k, v in CLIPVisionModelWithProjection(config).state_dict().items()},
+              str(env / "clip_vision" / "tiny_clip.safetensors"))
+    assert "tiny_clip.safetensors" in ChoreoWanPrompt.INPUT_TYPES()["optional"]["clip_vision_name"][0]
+    prompt = ChoreoWanPrompt().run([[torch.ones(1, 7, 32), {}]], [[torch.zeros(1, 3, 32), {}]],
+                                   clip_vision_name="tiny_clip.safetensors", reference_image=torch.rand(1, 40, 24, 3))
+    assert prompt[0].image.shape == (1, 17, 160)  # 160 wide = ViT-H's 80-dim heads × 2
+    with pytest.raises(InputError, match="reference_image"):
+        ChoreoWanPrompt().run([[torch.ones(1, 7, 32), {}]], [[torch.zeros(1, 3, 32), {}]],
+                              clip_vision_name="tiny_clip.safetensors")
+
+
 def test_scail2_and_dreamactor_samplers_produce_frames(env, tmp_path):
     prompt = _prompt(tmp_path)
     g = torch.Generator().manual_seed(2)
