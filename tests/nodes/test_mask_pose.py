@@ -107,3 +107,22 @@ def test_face_embeds_follow_character_order_and_missing_faces_are_zero(tmp_path,
         bad = CharacterSet((Character(11, 99, 0, crop, mask, (0, 0, 4, 4)),), image,
                            np.ones((1, SIZE * 4, SIZE * 4), np.float32), IdentityMap((11,), (0,)))
         ChoreoMultiFaceEmbeds().run(torch.from_numpy(image)[None], poses, bad, "none")
+
+
+def test_runs_on_the_guidance_nodes_outputs(models_dir):
+    """Synthetic tracked dancers → per-person pose maps and masks (guidance nodes) → MaskPose sampler."""
+    from choreograph.core.conditioning.identity import assign_identities, stream_order
+    from choreograph.core.synth.config import SceneConfig
+    from choreograph.core.synth.scene import make_scene
+    from choreograph.nodes.guidance import ChoreoIdentityMasks, ChoreoPerPersonPoseMaps
+
+    scene = make_scene(SceneConfig(characters=2, frames=2, width=64, height=64))
+    identity_map = assign_identities(scene.poses)
+    pose_maps, people = ChoreoPerPersonPoseMaps().run(scene.poses, identity_map)
+    _, mask_batch, mask_people = ChoreoIdentityMasks().run(scene.poses, identity_map)
+    assert people == mask_people == 2
+    faces = FaceEmbeds.missing(stream_order(identity_map, scene.poses.track_ids))
+    model, _ = load(models_dir)
+    reference = torch.from_numpy(scene.frames[:1].astype(np.float32) / 255.0)
+    (latent,) = ChoreoMaskPoseSampler().run(model, reference, pose_maps, mask_batch, people, faces, steps=1)
+    assert latent["samples"].shape == (2, 4, 8, 8) and torch.isfinite(latent["samples"]).all()

@@ -53,3 +53,15 @@ def test_adapter_reuses_the_pose_net_layout_under_pose_net():
     adapter = build_on_meta(MaskPoseAdapter)
     nested = {k[len("pose_net."):]: v for k, v in shapes(adapter).items() if k.startswith("pose_net.")}
     assert nested == data["keys"]
+
+
+def test_real_size_adapter_and_multiface_shapes_on_meta():
+    """512² × 16 frames, two people → 320×64×64 per frame (SPEC §2.2); 2 × 4 tokens × 1024 (SPEC §2.3)."""
+    import torch
+
+    with torch.device("meta"):
+        adapter, faces = MaskPoseAdapter().eval(), FaceIdEncoder().eval()
+        features = adapter(torch.zeros(2, 16, 3, 512, 512), torch.zeros(2, 16, 1, 512, 512))
+        tokens = faces.encode_people(torch.zeros(1, 2, 512), torch.zeros(1, 1, 1024))
+    assert features.shape == (16, 320, 64, 64)
+    assert tokens.shape == (1, 8, 1024)
