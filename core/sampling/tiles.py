@@ -4,6 +4,8 @@ StableAnimator's long-video rule: tiles of 16 frames overlapping by 4, each ``[0
 ``i = 0, 12, 24, …`` (frame 0 is always in, as the anchor that keeps appearance fixed), one last tile for the
 tail, and a triangular weight over positions in a tile. Unlike ``segments`` (continuation from generated
 history), every tile is denoised at every step and the predictions are averaged, so tiles agree as they go.
+Unlike ``context_windows`` (AnimateAnyone: uniform mean, windows shifted every step, no shared frame) the tiles
+are fixed, anchored on frame 0 and weighted towards their centre — the schedule SVD-based checkpoints were run with.
 """
 from __future__ import annotations
 

@@ -67,7 +67,10 @@ class MaskPoseVideo:
 
 
 def clip_image_tokens(image_encoder: torch.nn.Module, reference: torch.Tensor) -> torch.Tensor:
-    """``(1, 1, D)``: the CLIP image embedding of the reference, resized with antialiasing as SVD does."""
+    """``(1, 1, D)``: the CLIP image embedding of the reference at the encoder's input size.
+
+    SVD blurs then resizes bicubically before CLIP; torch's antialiased bicubic resize does the same job.
+    """
     size = image_encoder.config.image_size
     param = next(image_encoder.parameters())
     pixels = reference.permute(2, 0, 1)[None].float()
