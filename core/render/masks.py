@@ -32,6 +32,7 @@ _HAND_RADIUS = 0.14
 _FACE_MARGIN = 0.08
 _TORSO_FROM_SHOULDERS = 1.6  # torso length ≈ 1.6 × shoulder width when the hips are not seen
 _TORSO_QUAD = (2, 5, 11, 8)  # R-shoulder, L-shoulder, L-hip, R-hip
+_HEAD_JOINTS = [0, 14, 15, 16, 17]  # nose, eyes, ears
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,38 @@ def _int_points(xy: np.ndarray) -> np.ndarray:
     return np.round(xy).astype(np.int32)
 
 
-def _draw_body(canvas: np.ndarray, b18: np.ndarray, vis: np.ndarray, torso: float) -> None:
-    for (a, b), width in zip(LIMBS, _LIMB_WIDTH):
+@dataclass(frozen=True)
+class _BodyShapes:
+    """A clip's body-shape geometry, computed vectorised once and handed to OpenCV as plain lists."""
+
+    points: list  # [T][P][18][2] int pixels
+    visible: list  # [T][P][18] bool
+    widths: list  # [T][P][17] limb stroke widths
+    heads: list  # [T][P] (centre, radius) or None
+
+
+def _body_shapes(b18: np.ndarray, vis: np.ndarray, torso: np.ndarray) -> _BodyShapes:
+    head_vis = vis[..., _HEAD_JOINTS]
+    count = head_vis.sum(axis=-1)
+    centre = (b18[..., _HEAD_JOINTS, :2] * head_vis[..., None]).sum(axis=-2) / np.maximum(count, 1)[..., None]
+    radius = np.maximum(2, np.round(_HEAD_RADIUS * torso)).astype(np.int64)
+    heads = [[(tuple(c), r) if n else None for c, r, n in zip(cs, rs, ns)]
+             for cs, rs, ns in zip(np.round(centre).astype(np.int64).tolist(), radius.tolist(), count.tolist())]
+    widths = np.maximum(2, np.round(np.array(_LIMB_WIDTH) * torso[..., None])).astype(np.int64)
+    return _BodyShapes(np.round(b18[..., :2]).astype(np.int32).tolist(), vis.tolist(), widths.tolist(), heads)
+
+
+def _draw_body(canvas: np.ndarray, shapes: _BodyShapes, t: int, p: int) -> None:
+    pts, vis = shapes.points[t][p], shapes.visible[t][p]
+    for (a, b), width in zip(LIMBS, shapes.widths[t][p]):
         if vis[a] and vis[b]:
-            p0, p1 = _int_points(b18[[a, b], :2])
-            cv2.line(canvas, tuple(p0), tuple(p1), 1, thickness=max(2, round(width * torso)))
-    quad = [j for j in _TORSO_QUAD if vis[j]]
+            cv2.line(canvas, pts[a], pts[b], 1, thickness=width)
+    quad = [pts[j] for j in _TORSO_QUAD if vis[j]]
     if len(quad) >= 3:
-        cv2.fillConvexPoly(canvas, _int_points(b18[quad, :2]), 1)
-    head = [j for j in (0, 14, 15, 16, 17) if vis[j]]
-    if head:
-        centre = _int_points(b18[head, :2].mean(axis=0))
-        cv2.circle(canvas, tuple(centre), max(2, round(_HEAD_RADIUS * torso)), 1, thickness=-1)
+        cv2.fillConvexPoly(canvas, np.array(quad, dtype=np.int32), 1)
+    head = shapes.heads[t][p]
+    if head is not None:
+        cv2.circle(canvas, head[0], head[1], 1, thickness=-1)
 
 
 def _draw_hull(canvas: np.ndarray, xy: np.ndarray, margin: int) -> None:
@@ -112,7 +133,7 @@ def _draw_face(canvas: np.ndarray, kp: np.ndarray, b18: np.ndarray, torso: float
     if seen.sum() >= 3:
         _draw_hull(canvas, face[seen, :2], round(_FACE_MARGIN * torso))
         return
-    head = [j for j in (0, 14, 15, 16, 17) if b18[j, 2] > min_score]
+    head = [j for j in _HEAD_JOINTS if b18[j, 2] > min_score]
     if head:
         centre = _int_points(b18[head, :2].mean(axis=0))
         cv2.circle(canvas, tuple(centre), max(2, round(_HEAD_RADIUS * 0.8 * torso)), 1, thickness=-1)
@@ -142,11 +163,12 @@ def masks_from_poses(poses: PoseSequence, width: int, height: int, region: str =
     vis = b18[..., 2] > min_score
     out = np.zeros((poses.num_frames, poses.num_people, height, width), dtype=np.uint8)
     present = poses.present(min_score)
+    shapes = _body_shapes(b18, vis, torso) if region == "body" else None
     for t in range(poses.num_frames):
         for p in np.flatnonzero(present[t]):
             canvas = out[t, p]
             if region == "body":
-                _draw_body(canvas, b18[t, p], vis[t, p], float(torso[t, p]))
+                _draw_body(canvas, shapes, t, int(p))  # type: ignore[arg-type]
             elif region == "face":
                 _draw_face(canvas, kp[t, p], b18[t, p], float(torso[t, p]), min_score)
             else:

@@ -13,7 +13,7 @@ person, back to front (``occlusion.back_to_front``), so a nearer body covers a f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -55,12 +55,13 @@ class SkeletonStyle:
 class _FramePoints:
     """One frame's points in output pixels (float) with visibility, for all people of the clip."""
 
-    body: list  # [P][18][2] floats (lists: per-element access is the hot path)
-    body_vis: list  # [P][18] bools
-    hands: np.ndarray  # (P, 2, 21, 2) side 0 = left
-    hands_vis: np.ndarray  # (P, 2, 21)
-    face: np.ndarray  # (P, 68, 2)
-    face_vis: np.ndarray  # (P, 68)
+    # Nested lists, converted once per clip: per-element access is the hot path of drawing.
+    body: list  # [P][18][2] float pixels
+    body_vis: list  # [P][18] bool
+    hands: list  # [P][2][21][2] int pixels, side 0 = left
+    hands_vis: list  # [P][2][21] bool
+    face: list  # [P][68][2] int pixels
+    face_vis: list  # [P][68] bool
 
 
 def _scaled(points: np.ndarray, poses: PoseSequence, width: int, height: int) -> np.ndarray:
@@ -80,11 +81,9 @@ def _clip_points(poses: PoseSequence, width: int, height: int, min_score: float)
     # DWPose's eps test: hand/face points are drawn only when their integer pixel is > 0 on both axes.
     hands_vis = (hands[..., 2] >= min_score) & (np.trunc(hands_xy) > 0).all(axis=-1)
     face_vis = (face[..., 2] >= min_score) & (np.trunc(face_xy) > 0).all(axis=-1)
-    return [
-        _FramePoints(body_xy[t].tolist(), (b18[t, ..., 2] > min_score).tolist(), hands_xy[t], hands_vis[t],
-                     face_xy[t], face_vis[t])
-        for t in range(poses.num_frames)
-    ]
+    lists = zip(body_xy.tolist(), (b18[..., 2] > min_score).tolist(), np.trunc(hands_xy).astype(np.int64).tolist(),
+                hands_vis.tolist(), np.trunc(face_xy).astype(np.int64).tolist(), face_vis.tolist())
+    return [_FramePoints(*frame) for frame in lists]
 
 
 def _limb_polygon(p0: list[float], p1: list[float]) -> np.ndarray:
@@ -113,28 +112,30 @@ def _draw_joints(canvas: np.ndarray, pts: _FramePoints, person: int, colours: Pa
 
 
 def _draw_hand(canvas: np.ndarray, pts: _FramePoints, person: int, side: int, colours: PartColours) -> None:
-    xy = np.trunc(pts.hands[person, side]).astype(np.int64).tolist()
-    vis = pts.hands_vis[person, side].tolist()
+    xy, vis = pts.hands[person][side], pts.hands_vis[person][side]
     for e, (i, k) in enumerate(HAND_EDGES):
         if vis[i] and vis[k]:
             cv2.line(canvas, xy[i], xy[k], colours.hand_edges[side][e], thickness=HAND_LINE_THICKNESS)
-    for i in np.flatnonzero(vis):
-        cv2.circle(canvas, xy[i], HAND_JOINT_RADIUS, colours.hand_joints[side], thickness=-1)
+    for point, visible in zip(xy, vis):
+        if visible:
+            cv2.circle(canvas, point, HAND_JOINT_RADIUS, colours.hand_joints[side], thickness=-1)
 
 
 def _draw_face(canvas: np.ndarray, pts: _FramePoints, person: int, colours: PartColours) -> None:
-    xy = np.trunc(pts.face[person]).astype(np.int64).tolist()
-    for i in np.flatnonzero(pts.face_vis[person]):
-        cv2.circle(canvas, xy[i], FACE_RADIUS, colours.face, thickness=-1)
+    for point, visible in zip(pts.face[person], pts.face_vis[person]):
+        if visible:
+            cv2.circle(canvas, point, FACE_RADIUS, colours.face, thickness=-1)
 
 
 # ``floor(v * 0.6)`` for every uint8 value: DWPose's ``(canvas * 0.6).astype(uint8)``, as a table lookup.
 _ATTENUATION_LUT = np.floor(np.arange(256) * LIMB_ATTENUATION).astype(np.uint8)
 
 
-def _attenuated(colour: tuple[float, float, float]) -> tuple[int, int, int]:
-    """A limb colour after DWPose's ``(canvas * 0.6).astype(uint8)`` on a black canvas."""
-    return tuple(int(round(c) * LIMB_ATTENUATION) for c in colour)  # type: ignore[return-value]
+def with_attenuated_limbs(colours: PartColours) -> PartColours:
+    """Limb colours after DWPose's ``(canvas * 0.6).astype(uint8)`` on a black canvas, for drawing person by
+    person instead of attenuating the whole limb layer."""
+    limbs = tuple(tuple(float(int(round(c) * LIMB_ATTENUATION)) for c in colour) for colour in colours.limbs)
+    return replace(colours, limbs=limbs)  # type: ignore[arg-type]
 
 
 def _draw_dwpose_frame(canvas: np.ndarray, pts: _FramePoints, order: np.ndarray, style: SkeletonStyle,
@@ -159,10 +160,11 @@ def _draw_dwpose_frame(canvas: np.ndarray, pts: _FramePoints, order: np.ndarray,
 
 def _draw_person(canvas: np.ndarray, pts: _FramePoints, person: int, style: SkeletonStyle,
                  colours: PartColours) -> None:
-    """One identity, complete, so the next (nearer) identity can cover it."""
+    """One identity, complete, so the next (nearer) identity can cover it; ``colours.limbs`` are already
+    attenuated (``with_attenuated_limbs``)."""
     if style.body:
         for limb in range(len(LIMBS)):
-            _draw_limb(canvas, pts, person, limb, _attenuated(colours.limbs[limb]))
+            _draw_limb(canvas, pts, person, limb, colours.limbs[limb])
         _draw_joints(canvas, pts, person, colours)
     if style.hands:
         for side in (0, 1):
@@ -193,7 +195,7 @@ def render_skeletons(poses: PoseSequence, slots: np.ndarray | None, width: int, 
     if style.palette == "dwpose":
         plain = part_colours("dwpose", 0)
     else:
-        per_person = [part_colours(style.palette, int(s)) for s in slots]  # type: ignore[union-attr]
+        per_person = [with_attenuated_limbs(part_colours(style.palette, int(s))) for s in slots]  # type: ignore[union-attr]
     for t, pts in enumerate(points):
         if style.palette == "dwpose":
             frames[t] = _draw_dwpose_frame(frames[t], pts, order[t], style, plain)
