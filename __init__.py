@@ -1,4 +1,15 @@
-"""ComfyUI entry point: node mappings only. The library lives in `core/`, the node wrappers in `nodes/`."""
-from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+"""ComfyUI entry point: node mappings only. The library lives in `core/`, the node wrappers in `nodes/`.
+
+The mappings are resolved on first access (PEP 562), so ComfyUI gets them as usual while `import choreograph.core`
+from a script or training job does not import every node module and its model libraries.
+"""
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import nodes
+
+        return getattr(nodes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
