@@ -9,6 +9,7 @@ import torch
 from ..core.errors import InputError
 from ..core.models.files import ModelFile, locate_model
 from ..core.models.loading import DtypePolicy
+from ..core.models.rope import POOL_AVERAGE, POOL_MIDPOINT
 from ..core.models.scail2 import MODES
 from ..core.models.wan_arch import I2V, SCAIL2
 from ..core.models.wan_loader import WanModels, load_wan_models
@@ -213,16 +214,19 @@ class ChoreoSCAIL2Sampler:
             "reference_image_mask": I.image("Reference colour mask: each character in its slot colour on black."),
             "mode": I.choice("animation: the reference character moves in its own scene; replacement: the "
                              "characters replace those in the driving video's scene. Must match the masks.", MODES),
+            "driving_rope": I.choice("Positions of the half-resolution driving tokens: average (official SCAIL-2 "
+                                     "code, matches the released weights) or midpoint (native ComfyUI's port).",
+                                     (POOL_AVERAGE, POOL_MIDPOINT)),
             **_sampling_inputs(),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
             driving_video: torch.Tensor, pose_video_mask: torch.Tensor, reference_image_mask: torch.Tensor,
-            mode: str = "animation", steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc",
-            seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES):
+            mode: str = "animation", driving_rope: str = POOL_AVERAGE, steps: int = 40, cfg: float = 5.0,
+            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES):
         _need(wan_models, SCAIL2, "SCAIL-2")
         video = Scail2Video(_frames(reference_image)[0], _frames(driving_video), _frames(reference_image_mask)[0],
-                            _frames(pose_video_mask), mode)
+                            _frames(pose_video_mask), mode, driving_rope)
         settings = FlowSettings(steps, shift, cfg, solver, seed)
         segments = _segment_count(driving_video.shape[0], segment_frames, history_frames)
         with progress_bar(steps * segments, "SCAIL-2") as progress:

@@ -8,9 +8,9 @@ place each tensor and drop the file copy before the next one (the model never ex
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from safetensors import safe_open
@@ -50,6 +50,9 @@ class CheckpointReader:
 
     def keys(self) -> list[str]:
         return list(self.infos)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.infos)
 
     def __contains__(self, name: str) -> bool:
         return name in self.infos

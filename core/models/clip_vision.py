@@ -37,7 +37,7 @@ def clip_vision_config(reader: CheckpointReader, heads: int | None = None) -> CL
     return CLIPVisionConfig(
         hidden_size=width, intermediate_size=shapes["vision_model.encoder.layers.0.mlp.fc1.weight"][0],
         num_hidden_layers=layers, num_attention_heads=heads or width // HEAD_DIM_BY_WIDTH.get(width, 64),
-        patch_size=patch, image_size=int(round((positions - 1) ** 0.5)) * patch, hidden_act="gelu",
+        patch_size=patch, image_size=round((positions - 1) ** 0.5) * patch, hidden_act="gelu",
         projection_dim=shapes.get("visual_projection.weight", (width,))[0])
 
 

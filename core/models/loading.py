@@ -56,7 +56,7 @@ def load_weights(model: nn.Module, reader: CheckpointReader, name_map: NameMap, 
     is not supported. Returns the model in eval mode with gradients off.
     """
     _refuse_unsupported_quant(reader, input_name)
-    names = {name_map(k): k for k in reader.keys() if not fp8.is_quant_aux_key(k)}
+    names = {name_map(k): k for k in reader if not fp8.is_quant_aux_key(k)}
     fp8_layers = _choose_fp8_layers(model, reader, names, policy)
     for layer in fp8_layers:
         fp8.make_fp8_linear(model.get_submodule(layer))
@@ -101,7 +101,7 @@ def _expected_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
 
 
 def _refuse_unsupported_quant(reader: CheckpointReader, input_name: str) -> None:
-    quant = {k: reader.load(k) for k in reader.keys() if k.endswith(".comfy_quant")}
+    quant = {k: reader.load(k) for k in reader if k.endswith(".comfy_quant")}
     bad = fp8.unsupported_quant_formats(quant, reader.metadata)
     if bad:
         raise InputError(input_name, f"'{reader.name}' uses quantisation format(s) {', '.join(bad)}, which this "

@@ -96,7 +96,7 @@ def _resolver(model: nn.Module):
     def resolve(name: str) -> str | None:
         if name in kohya:
             return kohya[name]
-        bare = name[len("transformer."):] if name.startswith("transformer.") else name
+        bare = name.removeprefix("transformer.")
         for candidate in (bare, original_to_diffusers(bare)):
             if candidate in linears:
                 return candidate

@@ -33,7 +33,7 @@ def enable_block_offload(model: nn.Module, compute: str | torch.device, resident
     """Place everything but the streamed blocks on ``compute`` and install the streaming hooks."""
     blocks = getattr(model, "blocks", None)
     if not isinstance(blocks, nn.ModuleList):
-        raise ValueError("block offloading needs a model with a `blocks` ModuleList")
+        raise TypeError("block offloading needs a model with a `blocks` ModuleList")
     state = BlockOffload(torch.device(compute), torch.device(storage))
     streamed = list(blocks)[resident:]
     streamed_ids = {id(b) for b in streamed}

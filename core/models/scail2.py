@@ -69,7 +69,7 @@ class Scail2Context:
         if (self.extra_references is None) != (self.extra_reference_masks is None):
             raise ValueError("extra_references and extra_reference_masks must be given together")
 
-    def to(self, device: torch.device | str) -> "Scail2Context":
+    def to(self, device: torch.device | str) -> Scail2Context:
         """The same context with every tensor on ``device``."""
         moved = {k: v.to(device) for k, v in self.__dict__.items() if isinstance(v, torch.Tensor)}
         return dataclasses.replace(self, **moved)

@@ -66,12 +66,12 @@ class WanArch:
 
     def diffusers_config(self) -> dict:
         """Keyword arguments of diffusers' ``WanTransformer3DModel`` for this network."""
-        return dict(patch_size=self.patch_size, num_attention_heads=self.num_heads, attention_head_dim=self.head_dim,
-                    in_channels=self.in_channels, out_channels=self.out_channels, text_dim=self.text_dim,
-                    freq_dim=self.freq_dim, ffn_dim=self.ffn_dim, num_layers=self.num_layers,
-                    cross_attn_norm=self.cross_attn_norm, image_dim=self.image_dim,
-                    added_kv_proj_dim=self.dim if self.image_dim else None,
-                    pos_embed_seq_len=self.pos_embed_seq_len)
+        return {"patch_size": self.patch_size, "num_attention_heads": self.num_heads,
+                "attention_head_dim": self.head_dim, "in_channels": self.in_channels,
+                "out_channels": self.out_channels, "text_dim": self.text_dim, "freq_dim": self.freq_dim,
+                "ffn_dim": self.ffn_dim, "num_layers": self.num_layers, "cross_attn_norm": self.cross_attn_norm,
+                "image_dim": self.image_dim, "added_kv_proj_dim": self.dim if self.image_dim else None,
+                "pos_embed_seq_len": self.pos_embed_seq_len}
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -72,6 +72,4 @@ def diffusers_to_original(name: str) -> str:
 def is_original_layout(keys: list[str] | set[str]) -> bool:
     """True for original/ComfyUI naming, False for diffusers naming (decided by names only one layout uses)."""
     keys = set(keys)
-    if "head.modulation" in keys or "time_projection.1.weight" in keys:
-        return True
-    return False
+    return "head.modulation" in keys or "time_projection.1.weight" in keys

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 # SCAIL-2 shifts groups 120 patches in RoPE space; 1024 positions cover that at up to 1280 px (SPEC §0.3).
 ROPE_MAX_SEQ_LEN = 1024
+DEFAULT_POLICY = DtypePolicy()  # bf16 compute, fp8 layers of fp8 files kept in fp8
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def build_wan(arch: WanArch, rope_max_seq_len: int = ROPE_MAX_SEQ_LEN) -> nn.Mod
     return WanTransformer3DModel(**config)
 
 
-def load_wan_transformer(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str | torch.device = "cpu",
+def load_wan_transformer(path: str | Path, policy: DtypePolicy = DEFAULT_POLICY, device: str | torch.device = "cpu",
                          head_dim: int | None = None, expect: tuple[str, ...] | None = None,
                          loras: tuple[tuple[str | Path, float], ...] = (), input_name: str = "model file") -> LoadedWan:
     """Load the Wan transformer at ``path``; ``expect`` lists acceptable variants (others get a clear error);
@@ -76,14 +77,14 @@ class WanModels:
     """What an in-context Wan sampler needs loaded: the transformer and the VAE codec."""
 
     transformer: LoadedWan
-    codec: "WanVideoCodec"
+    codec: WanVideoCodec
 
     @property
     def variant(self) -> str:
         return self.transformer.arch.variant
 
 
-def load_wan_models(model_path: str | Path, vae_path: str | Path, policy: DtypePolicy = DtypePolicy(),
+def load_wan_models(model_path: str | Path, vae_path: str | Path, policy: DtypePolicy = DEFAULT_POLICY,
                     device: str | torch.device = "cpu", loras: tuple[tuple[str | Path, float], ...] = (),
                     resident_blocks: int | None = None) -> WanModels:
     """Transformer and VAE, each reused from the cache when file, dtype, device and LoRAs are unchanged.

@@ -35,11 +35,11 @@ def _is_original_vae(reader: CheckpointReader) -> bool:
 
 
 def load_wan_vae(path: str | Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
-                 input_name: str = "vae file") -> "WanVideoCodec":
+                 input_name: str = "vae file") -> WanVideoCodec:
     """Load the Wan2.1 VAE; a diffusers folder brings its own config, a ComfyUI file is the standard Wan2.1 VAE."""
     reader = open_checkpoint(path, input_name)
     try:
-        if not any(k.startswith(("encoder.", "decoder.")) for k in reader.keys()):
+        if not any(k.startswith(("encoder.", "decoder.")) for k in reader):
             raise InputError(input_name, f"'{reader.name}' is not a VAE checkpoint",
                              "choose the Wan2.1 VAE (wan_2.1_vae.safetensors) from models/vae")
         config = {k: v for k, v in (reader.config or {}).items() if not k.startswith("_")}

@@ -14,6 +14,7 @@ import torch
 from ..progress import Progress, no_progress
 from .solvers import Solver
 
+
 class VideoCodec(Protocol):
     """Pixels ``(T,H,W,3)`` in 0..1 ⇄ normalised latents ``(1,C,F,h,w)`` (e.g. ``models.wan_vae.WanVideoCodec``)."""
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
+from ..models.rope import POOL_AVERAGE
 from ..models.scail2 import ANIMATION, Scail2Context, Scail2Transformer
 from ..progress import Progress, no_progress
 from .loop import VideoCodec, clean_history, denoise, seeded_noise
@@ -65,6 +66,7 @@ class Scail2Video:
     reference_colour_mask: torch.Tensor
     driving_colour_mask: torch.Tensor
     mode: str = ANIMATION
+    driving_rope: str = POOL_AVERAGE  # half-resolution phasors: official average, or ComfyUI's mid-points
 
     def __post_init__(self) -> None:
         height, width = self.reference.shape[:2]
@@ -98,7 +100,7 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
         context = Scail2Context(reference=reference, reference_mask=reference_mask,
                                 driving=codec.encode(half_size(video.driving[frames])),
                                 driving_mask=driving_mask28(video.driving_colour_mask[frames]).unsqueeze(0),
-                                mode=video.mode)
+                                mode=video.mode, half_res_rope=video.driving_rope)
         clean = None if previous is None else codec.encode(previous)
         done = plan.index * settings.steps
         latent = sample_scail2(model, context, prompt, settings, clean,

@@ -5,16 +5,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from diffusers import AutoencoderKLWan
-from safetensors.torch import save_file
-
 from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.models import cache
 from choreograph.core.models.wan_arch import I2V, SCAIL2, WanArch
 from choreograph.core.models.wan_keys import diffusers_to_original
 from choreograph.core.models.wan_loader import build_wan
-from choreograph.nodes.wan_incontext import (ChoreoDreamActorSampler, ChoreoSCAIL2Sampler, ChoreoWanModelLoader,
-                                             ChoreoWanPrompt)
+from choreograph.nodes.wan_incontext import (
+    ChoreoDreamActorSampler,
+    ChoreoSCAIL2Sampler,
+    ChoreoWanModelLoader,
+    ChoreoWanPrompt,
+)
+from diffusers import AutoencoderKLWan
+from safetensors.torch import save_file
 
 H, W, T = 32, 32, 5
 
@@ -117,7 +120,7 @@ def test_scail2_and_dreamactor_samplers_produce_frames(env, tmp_path):
     ref_colour[:, 4:28, 10:22, 1] = 1.0
     scail, _ = _load("tiny_scail2.safetensors")
     (frames,) = ChoreoSCAIL2Sampler().run(scail, prompt, reference, driving, colour, ref_colour, "animation",
-                                          steps=2, cfg=3.0, solver="unipc", seed=5, segment_frames=5, history_frames=1)
+                                          "midpoint", steps=2, cfg=3.0, solver="unipc", seed=5, segment_frames=5, history_frames=1)
     assert frames.shape == (T, H, W, 3) and 0.0 <= float(frames.min()) and float(frames.max()) <= 1.0
     with pytest.raises(InputError, match="needs wan2.1-i2v"):
         ChoreoDreamActorSampler().run(scail, prompt, reference, driving, pad_frames=0, steps=1)

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from choreograph.core.models.wan_arch import I2V, SCAIL2, WanArch
 from choreograph.core.models.wan_keys import diffusers_to_original
 from choreograph.core.models.wan_loader import build_wan
+from safetensors.torch import save_file
 
 TINY_HEAD_DIM = 32
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
-from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.checkpoint import CheckpointReader, TensorInfo
 from choreograph.core.models.clip_vision import clip_vision_config, load_clip_vision
 from choreograph.core.models.loading import build_on_meta, check_exact_keys
+from safetensors.torch import save_file
+from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
 
 def test_tiny_file_loads_and_gives_penultimate_tokens(tmp_path):

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.loading import DtypePolicy
 from choreograph.core.models.lora import apply_loras
 from choreograph.core.models.wan_arch import I2V
 from choreograph.core.models.wan_loader import load_wan_transformer
+from safetensors.torch import save_file
 
 RANK, ALPHA = 4, 8.0
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.models.offload import enable_block_offload
 from choreograph.core.models.wan_arch import I2V
 
@@ -30,5 +29,5 @@ def test_offloaded_model_gives_the_same_output_and_streams_each_block_per_call(m
 
 
 def test_models_without_blocks_are_refused():
-    with pytest.raises(ValueError, match="blocks"):
+    with pytest.raises(TypeError, match="blocks"):
         enable_block_offload(torch.nn.Linear(2, 2), "cpu")

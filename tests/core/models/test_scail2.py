@@ -5,11 +5,10 @@ import math
 
 import pytest
 import torch
-from diffusers.models.transformers.transformer_wan import WanRotaryPosEmbed
-
 from choreograph.core.models.rope import POOL_MIDPOINT, ShiftedWanRope
 from choreograph.core.models.scail2 import ANIMATION, REPLACEMENT, Scail2Context, group_offsets, token_layout
 from choreograph.core.models.wan_arch import SCAIL2
+from diffusers.models.transformers.transformer_wan import WanRotaryPosEmbed
 
 B, F, H, W = 1, 3, 8, 8
 
@@ -54,7 +53,7 @@ def test_shifted_group_equals_sliced_tables():
 
 
 def test_half_res_average_pools_phasors_and_midpoint_keeps_unit_length():
-    rope, cos_table, sin_table = _table()
+    rope, cos_table, _ = _table()
     cos, sin = rope.group((1, 2, 2), (0, 0, 120), half_res="average")
     full_cos = _sliced(rope, cos_table, (1, 4, 4), (0, 0, 120)).reshape(4, 4, 128)
     assert torch.allclose(cos[0], full_cos[:2, :2].mean(dim=(0, 1)), atol=1e-6)  # token (0,0) = mean of 2×2

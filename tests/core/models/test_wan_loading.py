@@ -1,20 +1,15 @@
 """Loading Wan checkpoints: both naming layouts, exact key checks, dtypes, fp8 and clear errors."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.fp8 import ScaledFp8Linear, quantize_fp8
 from choreograph.core.models.loading import DtypePolicy
 from choreograph.core.models.scail2 import Scail2Transformer
 from choreograph.core.models.wan_arch import I2V, SCAIL2
 from choreograph.core.models.wan_loader import load_wan_transformer
-
+from safetensors.torch import load_file, save_file
 
 TINY_HEAD_DIM = 32  # head size of the conftest's tiny networks
 FP32 = DtypePolicy(torch.float32, "upcast")

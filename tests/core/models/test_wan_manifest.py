@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from choreograph.core.models.checkpoint import CheckpointReader, TensorInfo
 from choreograph.core.models.loading import build_on_meta, check_exact_keys
 from choreograph.core.models.wan_arch import I2V, SCAIL2, detect_wan_arch
@@ -52,3 +51,16 @@ def test_diffusers_named_14b_layout_is_detected_the_same():
     model = build_on_meta(lambda: build_wan(arch))
     check_exact_keys({k: tuple(v.shape) for k, v in model.state_dict().items()},
                      {k: tuple(v) for k, v in published.items()}, "diffusers manifest")
+
+
+def test_wan_vae_original_names_map_onto_diffusers_vae_exactly():
+    from choreograph.core.models.wan_vae import original_vae_name_map
+    from diffusers import AutoencoderKLWan
+
+    published = _manifest("wan21_vae_original.json")["keys"]
+    pairs = json.loads((MANIFESTS / "wan21_vae_original_to_diffusers.json").read_text())
+    mapping = original_vae_name_map(list(published))
+    assert mapping == dict(pairs)
+    model = build_on_meta(lambda: AutoencoderKLWan())
+    check_exact_keys({k: tuple(v.shape) for k, v in model.state_dict().items()},
+                     {mapping[k]: tuple(v) for k, v in published.items()}, "wan21_vae_original.json")

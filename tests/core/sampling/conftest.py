@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from diffusers import AutoencoderKLWan
-
 from choreograph.core.models.wan_arch import I2V, SCAIL2, WanArch
 from choreograph.core.models.wan_loader import build_wan
 from choreograph.core.models.wan_vae import WanVideoCodec
+from diffusers import AutoencoderKLWan
 
 
 def _tiny(variant: str) -> torch.nn.Module:

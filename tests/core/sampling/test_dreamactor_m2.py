@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.sampling.dreamactor_m2 import generate_dreamactor, segment_input
 from choreograph.core.sampling.solvers import FlowSettings

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.sampling.scail2 import Scail2Video, generate_scail2
 from choreograph.core.sampling.solvers import FlowSettings

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.sampling.segments import generate_segments, plan_segments
 
 

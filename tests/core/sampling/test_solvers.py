@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.sampling.loop import clean_history, denoise, guided, seeded_noise
 from choreograph.core.sampling.solvers import FlowEuler, FlowSettings, flow_sigmas, make_flow_solver
 
