@@ -92,16 +92,14 @@ def size_multiple(models: AnimateAnyoneModels) -> int:
 
 
 def clip_pixels(image: torch.Tensor, size: int) -> torch.Tensor:
-    """CLIP preprocessing: shortest side to ``size`` (bicubic), centre crop, CLIP mean/std; input ``(1,3,H,W)``."""
-    height, width = image.shape[-2:]
-    scale = size / min(height, width)
-    resized = F.interpolate(image, size=(max(size, round(height * scale)), max(size, round(width * scale))),
-                            mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
-    top, left = (resized.shape[-2] - size) // 2, (resized.shape[-1] - size) // 2
-    crop = resized[..., top: top + size, left: left + size]
+    """CLIP input as Moore's pipelines make it: the whole image squashed to ``size²`` (bicubic), CLIP mean/std.
+
+    (``ref_image.resize((224, 224))`` before ``CLIPImageProcessor``, whose resize and centre crop are then no-ops.)
+    """
+    resized = F.interpolate(image, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
     mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
-    return (crop - mean) / std
+    return (resized.clamp(0, 1) - mean) / std
 
 
 def vae_encode(models: AnimateAnyoneModels, pixels: torch.Tensor) -> torch.Tensor:

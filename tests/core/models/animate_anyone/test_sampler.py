@@ -87,3 +87,20 @@ def test_bad_input_is_named(models, encoding, poses):
     with pytest.raises(InputError, match="generated_masks"):
         sample_video(models, encoding, poses, FAST,
                      diagnostic=MatchingDiagnostic(torch.zeros(2, 1, 16, 16), torch.zeros(1, 16, 16), ()))
+
+
+def test_clip_input_is_the_squashed_whole_image():
+    from choreograph.core.models.animate_anyone.sampler import CLIP_MEAN, CLIP_STD, clip_pixels
+
+    grey = torch.full((1, 3, 20, 40), 0.5)
+    out = clip_pixels(grey, 8)
+    assert out.shape == (1, 3, 8, 8)
+    torch.testing.assert_close(out[0, :, 0, 0], (0.5 - torch.tensor(CLIP_MEAN)) / torch.tensor(CLIP_STD))
+
+
+@pytest.mark.slow
+def test_peak_memory_stays_flat_as_the_clip_grows():
+    from choreograph.core.models.animate_anyone.benchmark import MemoryBench, long_video_memory
+
+    result = long_video_memory(MemoryBench(height=64, width=64, context_frames=8), short=8, long=32)
+    assert result["ratio"] < 1.1, result
