@@ -6,7 +6,6 @@ an uninterrupted one (the step is the whole data position) and gives each proces
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -18,19 +17,12 @@ from accelerate import Accelerator
 from torch import nn
 
 from ..core.errors import InputError
-from ..core.losses import flow_matching as fm
-from ..core.losses.img_loss import matching_loss
 from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
-from .codecs import make_codec
 from .config import Config
 from .dataset import Clip, list_clips
-from .exports import export_final
-from .lora import add_lora
 from .metrics_log import MetricsLog
-from .model import build_model, empty_prompt
-from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate
+from .objectives import build_objective
 from .synthetic import write_synthetic
-from .wan_img import WanMatchingProbe, default_blocks
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +33,14 @@ class Run:
 
     config: Config
     accelerator: Accelerator
-    model: nn.Module  # as prepared (possibly DDP-wrapped)
+    model: nn.Module  # the objective as prepared (possibly DDP-wrapped)
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     clips: list[Clip]
-    codec: object
-    options: SampleOptions
-    probe: WanMatchingProbe | None
 
     @property
     def network(self) -> nn.Module:
+        """The objective module itself (``transformer`` etc. inside), unwrapped from DDP."""
         return self.accelerator.unwrap_model(self.model)
 
 
@@ -74,25 +64,15 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_s
 
 
 def setup(config: Config) -> Run:
-    """Build data, model, optimiser; prepare them with accelerate. Raises ``InputError`` before any step."""
+    """Build data, objective, optimiser; prepare them with accelerate. Raises ``InputError`` before any step."""
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.train.mixed_precision)
     clips = load_clips(config, accelerator)
-    model = build_model(config.model, config.seed)
-    if config.train.method == "lora":
-        add_lora(model, config.lora.targets, config.lora.rank, config.lora.alpha)
-    img = config.losses.img
-    probe = None
-    if img.weight > 0:
-        probe = WanMatchingProbe(model, list(img.blocks) if img.blocks else default_blocks(len(model.blocks)))
-    params = [p for p in model.parameters() if p.requires_grad]
+    objective = build_objective(config, accelerator.device)
+    params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.train.learning_rate, weight_decay=config.train.weight_decay)
     scheduler = _schedule(optimizer, config.train.warmup_steps)
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    d = config.data
-    options = SampleOptions(d.frames, d.width, d.height, d.swap_probability, d.sample_margin, d.permute_slots,
-                            d.bone_scaling_probability)
-    codec = make_codec(config.model.vae, accelerator.device)
-    return Run(config, accelerator, model, optimizer, scheduler, clips, codec, options, probe)
+    model, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
+    return Run(config, accelerator, model, optimizer, scheduler, clips)
 
 
 def step_generators(seed: int, step: int, rank: int) -> tuple[np.random.Generator, torch.Generator]:
@@ -100,35 +80,14 @@ def step_generators(seed: int, step: int, rank: int) -> tuple[np.random.Generato
     return rng, torch.Generator().manual_seed(int(rng.integers(2**62)))
 
 
-def make_batch(run: Run, rng: np.random.Generator) -> Scail2Sample:
-    picks = rng.integers(len(run.clips), size=run.config.train.batch_size)
-    with torch.no_grad():
-        return collate([clip_sample(run.clips[i], run.codec, run.options, rng) for i in picks])
+def make_batch(run: Run, rng: np.random.Generator):
+    return run.network.make_batch(run.clips, rng)
 
 
-def losses(run: Run, batch: Scail2Sample, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """Flow matching (history frames excluded) plus λ·IMG for one batch; ``loss`` is what is minimised."""
-    device = run.accelerator.device
-    batch = batch.to(device)
-    x0 = batch.latent
-    b, _, f, h, w = x0.shape
-    noise = torch.randn(x0.shape, generator=generator).to(device)
-    sigma = fm.sample_sigma(b, h * w // 4, generator).to(device)
-    history = fm.history_frame_count(generator, True, f, run.config.losses.flow.history_probability)
-    x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
-    context = dataclasses.replace(batch.context, history_frames=history)
-    text, image = empty_prompt(run.network, b, device)
-    if run.probe is not None:
-        run.probe.clear()
+def losses(run: Run, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The objective's loss terms for one batch; ``loss`` is what is minimised."""
     with run.accelerator.autocast():
-        prediction = run.model(x_t, sigma * 1000.0, text, image, context=context)
-    terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history)}
-    terms["loss"] = terms["flow"]
-    if run.probe is not None:
-        scores = run.probe.scores(x0.shape, batch.gen_masks, batch.ref_masks, batch.match)
-        terms["img"] = matching_loss(scores, run.config.losses.img.variant)
-        terms["loss"] = terms["loss"] + run.config.losses.img.weight * terms["img"]
-    return terms
+        return run.model(batch, generator)
 
 
 def optimise(run: Run, terms: dict[str, torch.Tensor]) -> None:
@@ -201,11 +160,10 @@ def finish(run: Run, start: int, step: int, seconds: float) -> None:
               "process(es)", flush=True)
         if step >= t.steps:
             out = Path(config.output_dir)
-            for path in export_final(run.network, config, out):
+            for path in run.network.export(out):
                 print(f"wrote {path}", flush=True)
             MetricsLog(out).plot()
-    if run.probe is not None:
-        run.probe.remove()
+    run.network.close()
     run.accelerator.wait_for_everyone()
 
 

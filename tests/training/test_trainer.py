@@ -47,7 +47,7 @@ def test_lora_run_writes_a_lora_the_pack_loads(make_config):
     lora = out / "lora.safetensors"
     assert "diffusion_model.blocks.0.self_attn.v.lora_A.weight" in load_file(str(lora))
     merged = load_wan_transformer(out / "model", FLOAT).model
-    base = setup(config).network  # same seed → same initial base weights (plus fresh zero-B adapter)
+    base = setup(config).network.transformer  # same seed → same initial base weights (plus fresh zero-B adapter)
     base_state = {k.replace(".base_layer", ""): v for k, v in base.state_dict().items() if "lora_" not in k}
     fresh = load_wan_transformer(out / "model", FLOAT).model
     fresh.load_state_dict(base_state)

@@ -1,0 +1,18 @@
+"""Which training objective a config's backbone uses. Each is an ``nn.Module`` with ``make_batch(clips, rng)``,
+``forward(batch, generator) -> {"loss": …, …}``, ``export(out) -> [paths]`` and ``close()``."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import Config
+
+
+def build_objective(config: Config, device: torch.device) -> nn.Module:
+    if config.model.backbone == "everybody_dance":
+        from .ed_objective import EverybodyDanceObjective
+
+        return EverybodyDanceObjective(config, device)
+    from .scail2_objective import Scail2Objective
+
+    return Scail2Objective(config, device)

@@ -1,0 +1,81 @@
+"""SCAIL-2 training objective: flow matching with clean history frames excluded (SPEC §3.4) plus λ·IMG on the
+Wan self-attention (video → reference tokens, §1.2–1.4). A module, so ``accelerate``/DDP wrap the whole loss."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.losses import flow_matching as fm
+from ..core.losses.img_loss import matching_loss
+from .codecs import make_codec
+from .config import Config
+from .dataset import Clip
+from .exports import export_final
+from .lora import add_lora
+from .model import build_model, empty_prompt
+from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate
+from .wan_img import WanMatchingProbe, default_blocks
+
+WAN_TIMESTEP_SCALE = 1000.0  # Wan's network takes t = σ·1000
+
+
+def sample_options(config: Config) -> SampleOptions:
+    d = config.data
+    return SampleOptions(d.frames, d.width, d.height, d.swap_probability, d.sample_margin, d.permute_slots,
+                         d.bone_scaling_probability)
+
+
+class Scail2Objective(nn.Module):
+    """``forward(batch, generator)`` → loss terms; owns the transformer (and its LoRA) and the IMG probe."""
+
+    def __init__(self, config: Config, device: torch.device) -> None:
+        super().__init__()
+        self.config = config
+        self.transformer = build_model(config.model, config.seed)
+        if config.train.method == "lora":
+            add_lora(self.transformer, config.lora.targets, config.lora.rank, config.lora.alpha)
+        img = config.losses.img
+        self.probe = None
+        if img.weight > 0:
+            blocks = list(img.blocks) if img.blocks else default_blocks(len(self.transformer.blocks))
+            self.probe = WanMatchingProbe(self.transformer, blocks)
+        self.codec = make_codec(config.model.vae, device)
+        self.options = sample_options(config)
+
+    def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> Scail2Sample:
+        picks = rng.integers(len(clips), size=self.config.train.batch_size)
+        with torch.no_grad():
+            return collate([clip_sample(clips[i], self.codec, self.options, rng) for i in picks])
+
+    def forward(self, batch: Scail2Sample, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        device = self.transformer.patch_embedding.weight.device
+        batch = batch.to(device)
+        x0 = batch.latent
+        b, _, f, h, w = x0.shape
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        sigma = fm.sample_sigma(b, h * w // 4, generator).to(device)
+        history = fm.history_frame_count(generator, True, f, self.config.losses.flow.history_probability)
+        x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
+        context = dataclasses.replace(batch.context, history_frames=history)
+        text, image = empty_prompt(self.transformer, b, device)
+        if self.probe is not None:
+            self.probe.clear()
+        prediction = self.transformer(x_t, sigma * WAN_TIMESTEP_SCALE, text, image, context=context)
+        terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history)}
+        terms["loss"] = terms["flow"]
+        if self.probe is not None:
+            scores = self.probe.scores(x0.shape, batch.gen_masks, batch.ref_masks, batch.match)
+            terms["img"] = matching_loss(scores, self.config.losses.img.variant)
+            terms["loss"] = terms["loss"] + self.config.losses.img.weight * terms["img"]
+        return terms
+
+    def export(self, out: Path) -> list[Path]:
+        return export_final(self.transformer, self.config, out)
+
+    def close(self) -> None:
+        if self.probe is not None:
+            self.probe.remove()
