@@ -64,6 +64,11 @@ class IdentityMasks:
         return self.masks.shape  # type: ignore[return-value]
 
     def select(self, track_ids: tuple[int, ...] | list[int]) -> IdentityMasks:
+        """Masks of ``track_ids`` only, in that order."""
+        missing = [t for t in track_ids if t not in self.track_ids]
+        if missing:
+            raise InputError("masks", f"have no mask for tracks {missing} (masks cover {self.track_ids})",
+                             "build the masks from the same tracked poses")
         cols = [self.track_ids.index(t) for t in track_ids]
         return IdentityMasks(self.masks[:, cols], tuple(track_ids))
 

@@ -82,6 +82,8 @@ def test_bad_masks_are_refused_with_the_input_named(scene):
         match_masks(np.zeros((8, 2, SIZE, SIZE)), poses_masks)
     with pytest.raises(InputError, match="frames"):
         split_union(np.ones((5, SIZE, SIZE)), poses_masks)
+    with pytest.raises(InputError, match="no mask for tracks"):
+        poses_masks.select([0, 42])
 
 
 def test_refine_dilates_and_feathers():

@@ -103,3 +103,17 @@ def test_identity_palette_needs_slots():
         render_skeletons(sequence(shoulders_person()), None, SIZE, SIZE, SkeletonStyle(palette="ieg"))
     with pytest.raises(InputError, match="palette"):
         SkeletonStyle(palette="rainbow")
+
+
+def test_dwpose_draws_all_limbs_before_all_joints_while_identity_palettes_draw_person_by_person():
+    far = shoulders_person()  # R-shoulder joint at (30, 40)
+    near = shoulders_person()
+    near[wb.RIGHT_SHOULDER, :2] = (6, 40)
+    near[wb.LEFT_SHOULDER, :2] = (66, 40)  # its neck (36, 40) -> R-shoulder limb runs over (30, 40)
+    near[wb.LEFT_HAND.start:wb.LEFT_HAND.start + 2, 1] += 5  # lower in the image: nearer
+    near[wb.FACE.start, 1] += 5
+    seq = sequence(far, near)
+    plain = render_skeletons(seq, None, SIZE, SIZE, SkeletonStyle(palette="dwpose"))[0]
+    assert px(plain, 30, 40) == (255, 170, 0)  # DWPose: the far joint lands on top of the near limb
+    ieg = render_skeletons(seq, np.array([0, 2]), SIZE, SIZE, SkeletonStyle(palette="ieg"))[0]
+    assert px(ieg, 30, 40) == (0, 0, 153)  # IEG: the nearer (blue) identity covers the farther one
