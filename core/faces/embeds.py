@@ -43,12 +43,12 @@ class FaceEmbeds:
         object.__setattr__(self, "found", found)
 
     @classmethod
-    def missing(cls, track_ids: tuple[int, ...] | list[int]) -> "FaceEmbeds":
+    def missing(cls, track_ids: tuple[int, ...] | list[int]) -> FaceEmbeds:
         """No face for anyone: all zero vectors."""
         ids = tuple(track_ids)
         return cls(np.zeros((len(ids), FACE_EMBEDDING_DIM), np.float32), ids, (False,) * len(ids))
 
-    def for_tracks(self, track_ids: tuple[int, ...] | list[int], input_name: str = "face_embeds") -> "FaceEmbeds":
+    def for_tracks(self, track_ids: tuple[int, ...] | list[int], input_name: str = "face_embeds") -> FaceEmbeds:
         """The rows for ``track_ids`` in that order (the motion-stream order)."""
         unknown = [t for t in track_ids if t not in self.track_ids]
         if unknown:

@@ -13,6 +13,7 @@ files, so tiny test models load through the same path as the real ones.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,8 +22,8 @@ from torch import nn
 
 from ...errors import InputError
 from ..checkpoint import CheckpointReader
-from ..pth_checkpoint import open_weights
 from ..loading import DtypePolicy, build_on_meta, load_weights
+from ..pth_checkpoint import open_weights
 from .face_encoder import FaceEncoderConfig, FaceIdEncoder
 from .id_attention import install_identity_processors
 from .mask_pose import MaskPoseAdapter, MaskPoseConfig
@@ -47,11 +48,9 @@ def load_unet(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str
     """The identity-attention SVD UNet; the ``config.json`` of a diffusers folder (or next to the file) when
     there is one, else SVD-xt's."""
     path = Path(path)
-    if path.is_file() and (path.parent / "config.json").is_file():
-        path = path.parent
     reader = open_weights(path, input_name)
     try:
-        config = {k: v for k, v in (reader.config or SVD_XT_UNET_CONFIG).items() if not k.startswith("_")}
+        config = {k: v for k, v in _unet_config(path, reader).items() if not k.startswith("_")}
         has_identity = any(ID_KEY_MARK in k for k in reader.keys())
         unet = _load_into(lambda: build_unet(config, identity=has_identity), reader, policy, device, input_name)
     finally:
@@ -59,6 +58,16 @@ def load_unet(path: str | Path, policy: DtypePolicy = DtypePolicy(), device: str
     if not has_identity:
         install_identity_processors(unet)
     return unet
+
+
+def _unet_config(path: Path, reader: CheckpointReader) -> dict:
+    """The diffusers folder's config, else a ``config.json`` beside the file, else SVD-xt's."""
+    if reader.config is not None:
+        return reader.config
+    beside = path.parent / "config.json"
+    if path.is_file() and beside.is_file():
+        return json.loads(beside.read_text())
+    return SVD_XT_UNET_CONFIG
 
 
 def _adapter_config(reader: CheckpointReader, pose_only: bool) -> MaskPoseConfig:
