@@ -64,7 +64,7 @@ def colour_mask_video(masks: IdentityMasks, identity_map: IdentityMap, poses: Po
     """
     background = WHITE if check_mode(mode) == "replacement" else BLACK
     ranks, order, slots = _ranked(masks, identity_map, poses)
-    colours = np.array([SLOT_RGB[s] for s in slots], dtype=np.uint8)
+    colours = np.array([SLOT_RGB[s] for s in slots], dtype=np.uint8).reshape(-1, 3)
     out = np.empty(ranks.shape + (3,), dtype=np.uint8)
     lut = np.zeros((256, 1, 3), dtype=np.uint8)
     lut[0, 0] = background

@@ -130,3 +130,11 @@ def test_direct_28_channels_equal_rendering_the_colour_video_first(mode):
     video = colour_mask_video(IdentityMasks(masks, (0, 1, 2)), identity, poses, mode)
     direct = driving_mask28_from_masks(IdentityMasks(masks, (0, 1, 2)), identity, poses, mode)
     assert torch.equal(direct, driving_mask28(video))
+
+
+def test_a_clip_without_people_gives_background_only():
+    poses = PoseSequence(np.zeros((5, 0, 133, 3), np.float32), (), 16, 16)
+    masks = IdentityMasks(np.zeros((5, 0, 16, 16), np.uint8), ())
+    identity = IdentityMap((), ())
+    assert (colour_mask_video(masks, identity, poses, "replacement") == 255).all()
+    assert driving_mask28_from_masks(masks, identity, poses, "replacement")[0::7].all()  # switch on everywhere
