@@ -14,18 +14,20 @@ import torch.nn.functional as F
 from ..core.conditioning.characters import CharacterSet
 from ..core.errors import InputError
 from ..core.models.animate_anyone import img
+from ..core.models.animate_anyone.reference_ieg import render_reference_ieg
 from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, AnimateAnyoneModels, load_animate_anyone
 from ..core.models.animate_anyone.sampler import (MatchingDiagnostic, ReferenceEncoding, sample_video,
                                                   vae_decode)
 from ..core.models.animate_anyone.sampler import encode_reference as encode
 from ..core.models.cache import cached, file_stamp
 from ..core.models.files import ModelFile, locate_model
+from ..core.pose.sequence import PoseSequence
 from ..core.render.masks import IdentityMasks
 from ..core.sampling.context_windows import CONTEXT_FRAMES, CONTEXT_OVERLAP, ContextSchedule
 from ..core.sampling.ddim import DdimSettings
 from . import _inputs as I
 from ._host import model_file_names, model_search_dirs, progress_bar
-from ._types import ANIMATE_ANYONE_MODEL, CHARACTERS, MASKS, REFERENCE_BANK
+from ._types import ANIMATE_ANYONE_MODEL, CHARACTERS, MASKS, POSE, REFERENCE_BANK
 
 CATEGORY = "Choreograph/reference_net"
 FOLDER = "animate_anyone"  # Moore's pretrained_weights/ layout: the four .pth, sd-vae-ft-mse/, image_encoder/
@@ -100,24 +102,38 @@ def _first_image(image: torch.Tensor | None) -> torch.Tensor | None:
 
 class ChoreoReferenceNetEncode:
     DESCRIPTION = ("Run the ReferenceNet once on the reference image with its identity-coloured skeleton (IEG): "
-                   "the result (the reference bank plus the CLIP image embedding) conditions every frame.")
+                   "the result (the reference bank plus the CLIP image embedding) conditions every frame. The IEG "
+                   "is either connected as an image, or drawn here from the reference poses in the characters' "
+                   "slot colours.")
     CATEGORY = CATEGORY
     FUNCTION = "run"
-    RETURN_TYPES = (REFERENCE_BANK,)
-    RETURN_NAMES = ("reference",)
-    OUTPUT_TOOLTIPS = ("ReferenceNet bank and CLIP context for the sampler.",)
+    RETURN_TYPES = (REFERENCE_BANK, "IMAGE")
+    RETURN_NAMES = ("reference", "reference_ieg")
+    OUTPUT_TOOLTIPS = ("ReferenceNet bank and CLIP context for the sampler.",
+                       "The reference IEG that was used, IMAGE [1, height, width, 3].")
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
             "model": I.custom(ANIMATE_ANYONE_MODEL, "From the ReferenceNet loader."),
             "reference_image": I.image("The reference image (first frame used); sides a multiple of 64, e.g. 768x512."),
+        }, "optional": {
             "reference_ieg": I.image("The reference poses rendered with the IEG palette at the reference image's "
                                      "size, in the same slot colours as the driving IEG video."),
+            "reference_poses": I.custom(POSE, "Instead of reference_ieg: the reference image's poses, drawn here in "
+                                        "the characters' slot colours."),
+            "characters": I.custom(CHARACTERS, "Character slots: which reference person gets which colour."),
         }}
 
-    def run(self, model: AnimateAnyoneModels, reference_image: torch.Tensor, reference_ieg: torch.Tensor):
-        return (encode(model, _first_image(reference_image), _first_image(reference_ieg)),)
+    def run(self, model: AnimateAnyoneModels, reference_image: torch.Tensor, reference_ieg: torch.Tensor | None = None,
+            reference_poses: PoseSequence | None = None, characters: CharacterSet | None = None):
+        image = _first_image(reference_image)
+        ieg = _first_image(reference_ieg)
+        if ieg is None and reference_poses is not None and characters is not None:
+            drawn = render_reference_ieg(reference_poses, characters, image.shape[0], image.shape[1])
+            ieg = torch.from_numpy(drawn)
+        encoding = encode(model, image, ieg)
+        return (encoding, ieg.unsqueeze(0).float())
 
 
 def _resized(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -82,7 +82,8 @@ def test_encode_sample_decode_with_identity_matching_report(loaded):
     reference = torch.rand(1, SIZE, SIZE, 3, generator=rng)
     ieg = torch.rand(1, SIZE, SIZE, 3, generator=rng)
     poses = torch.rand(FRAMES, SIZE, SIZE, 3, generator=rng)
-    (bank,) = ChoreoReferenceNetEncode().run(model, reference, ieg)
+    bank, used = ChoreoReferenceNetEncode().run(model, reference, ieg)
+    torch.testing.assert_close(used, ieg)
     characters, masks = _characters()
     latent, report = ChoreoReferenceNetSampler().run(model, bank, poses, steps=2, cfg=2.0, seed=1,
                                                      context_frames=2, context_overlap=1, closed_loop=False,
@@ -95,7 +96,7 @@ def test_encode_sample_decode_with_identity_matching_report(loaded):
 
 def test_sampler_without_diagnostic_and_bad_inputs(loaded):
     model, _ = loaded
-    (bank,) = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3), torch.rand(1, SIZE, SIZE, 3))
+    bank, _ = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3), torch.rand(1, SIZE, SIZE, 3))
     latent, report = ChoreoReferenceNetSampler().run(model, bank, torch.rand(2, SIZE, SIZE, 3), steps=1, cfg=1.0)
     assert report == "" and latent["samples"].shape[2] == 2
     characters, _ = _characters()
@@ -114,3 +115,21 @@ def test_missing_file_choice_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("CHOREOGRAPH_MODELS_DIR", str(tmp_path))
     with pytest.raises(InputError, match="reference_unet"):
         ChoreoReferenceNetLoader().run("none", "a", "b", "c", "none", "d", "e", "fp32", "cpu")
+
+
+def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
+    from choreograph.core.pose.sequence import PoseSequence
+
+    model, _ = loaded
+    kp = np.zeros((1, 2, 133, 3), np.float32)
+    for person, x in enumerate((4.0, 12.0)):
+        kp[0, person, 1] = (x, 4.0, 1.0)  # neck
+        kp[0, person, 8] = (x, 12.0, 1.0)  # right hip
+    characters, _ = _characters()
+    bank, ieg = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3),
+                                               reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
+                                               characters=characters)
+    assert ieg.shape == (1, SIZE, SIZE, 3) and ieg.max() > 0
+    assert ieg[0, :, :8, 0].sum() > ieg[0, :, :8, 1].sum()  # reference 0 plays track 7 (slot 0, red)
+    with pytest.raises(InputError, match="reference_ieg"):
+        ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3))

@@ -125,7 +125,7 @@ def encode_reference(models: AnimateAnyoneModels, image: torch.Tensor, ieg: torc
     """Run the ReferenceNet once on the reference image (``(H, W, 3)``) with its identity skeleton ``ieg``."""
     if ieg is None:
         raise InputError("reference_ieg", "the reference identity skeleton (IEG) is missing",
-                         "render the reference poses with the IEG palette and connect them")
+                         "connect the reference IEG image, or the reference poses together with the characters")
     multiple = size_multiple(models)
     pixels = check_image(image, "reference_image", multiple)[:1]
     skeleton = check_image(ieg, "reference_ieg", multiple)[:1]
