@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+
+# Tiny networks spend more time handing work between threads than computing; one thread is faster and keeps
+# timings steady when the machine is shared.
+torch.set_num_threads(1)
 
 
 @pytest.fixture
