@@ -220,7 +220,8 @@ def parse_track_ids(text: str, available: tuple[int, ...]) -> list[int]:
     try:
         chosen = [int(v) for v in text.replace(";", ",").split(",") if v.strip()]
     except ValueError:
-        raise InputError("track_ids", f"cannot read '{text}'", "write track ids separated by commas, e.g. '0, 2'")
+        raise InputError("track_ids", f"cannot read '{text}'",
+                         "write track ids separated by commas, e.g. '0, 2'") from None
     unknown = [t for t in chosen if t not in available]
     if unknown:
         raise InputError("track_ids", f"{unknown} are not tracked (ids: {available})", "use ids from the poses")
