@@ -218,15 +218,22 @@ class ChoreoSCAIL2Sampler:
                                      "code, matches the released weights) or midpoint (native ComfyUI's port).",
                                      (POOL_AVERAGE, POOL_MIDPOINT)),
             **_sampling_inputs(),
+        }, "optional": {
+            "extra_reference_images": I.image("More views of the characters (a batch), each added as its own "
+                                              "reference frame, at the generation size."),
+            "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours on black)."),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
             driving_video: torch.Tensor, pose_video_mask: torch.Tensor, reference_image_mask: torch.Tensor,
             mode: str = "animation", driving_rope: str = POOL_AVERAGE, steps: int = 40, cfg: float = 5.0,
-            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES):
+            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES,
+            history_frames: int = HISTORY_FRAMES, extra_reference_images: torch.Tensor | None = None,
+            extra_reference_masks: torch.Tensor | None = None):
         _need(wan_models, SCAIL2, "SCAIL-2")
+        extras = [None if x is None else _frames(x) for x in (extra_reference_images, extra_reference_masks)]
         video = Scail2Video(_frames(reference_image)[0], _frames(driving_video), _frames(reference_image_mask)[0],
-                            _frames(pose_video_mask), mode, driving_rope)
+                            _frames(pose_video_mask), mode, driving_rope, *extras)
         settings = FlowSettings(steps, shift, cfg, solver, seed)
         segments = _segment_count(driving_video.shape[0], segment_frames, history_frames)
         with progress_bar(steps * segments, "SCAIL-2") as progress:

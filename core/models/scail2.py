@@ -148,11 +148,21 @@ class Scail2Transformer(WanTransformer3DModel):
         groups.append(("video", video_tokens, video_grid, None))
         driving = self._embed(self.patch_embedding_pose, _given(ctx.driving), ctx.driving_mask)
         groups.append(("driving", *driving, ctx.half_res_rope))
-        phasors = stack_groups([self.rope.group(tuple(grid), offsets[name], half) for name, _, grid, half in groups])
+        layout = tuple((name, tuple(grid), offsets[name], half) for name, _, grid, half in groups)
+        phasors = self._phasors(layout)
         start = sum(t.shape[1] for name, t, _, _ in groups[: [g[0] for g in groups].index("video")])
         tokens = torch.cat([t for _, t, _, _ in groups], dim=1)
         return tokens, (phasors[0].to(tokens.device), phasors[1].to(tokens.device)), (start,
                                                                                        start + video_tokens.shape[1])
+
+    def _phasors(self, layout: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """RoPE of a token layout, computed once and reused by every step of a sampling run."""
+        cached = getattr(self, "_phasor_cache", None)
+        if cached is None or cached[0] != layout:
+            value = stack_groups([self.rope.group(grid, offset, half) for _, grid, offset, half in layout])
+            self._phasor_cache = (layout, value)
+            cached = self._phasor_cache
+        return cached[1]
 
     def _embed(self, conv: nn.Conv3d, latent: torch.Tensor, mask: torch.Tensor | None
                ) -> tuple[torch.Tensor, torch.Size]:

@@ -58,7 +58,9 @@ class Scail2Video:
 
     ``reference`` ``(H,W,3)`` and ``driving`` ``(T,H,W,3)`` in 0..1 at the generation size (H, W multiples of
     32); ``driving_colour_mask`` ``(T,H,W,3)`` and ``reference_colour_mask`` ``(H,W,3)`` are binding-slot colour
-    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``).
+    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``). Optional ``extra_references``
+    ``(Ra,H,W,3)`` with ``extra_reference_colour_masks`` ``(Ra,H,W,3)``: more views of the characters, each its own
+    reference frame in the sequence (SCAIL-2's additional refs).
     """
 
     reference: torch.Tensor
@@ -67,20 +69,27 @@ class Scail2Video:
     driving_colour_mask: torch.Tensor
     mode: str = ANIMATION
     driving_rope: str = POOL_AVERAGE  # half-resolution phasors: official average, or ComfyUI's mid-points
+    extra_references: torch.Tensor | None = None
+    extra_reference_colour_masks: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         height, width = self.reference.shape[:2]
         if height % 32 or width % 32:
             raise InputError("reference_image", f"is {width}x{height}; SCAIL-2 needs multiples of 32",
                              "resize or crop to e.g. 512x896 or 704x1280")
-        for name in ("driving", "driving_colour_mask"):
+        for name in ("driving", "driving_colour_mask", "extra_references", "extra_reference_colour_masks"):
             video = getattr(self, name)
-            if tuple(video.shape[1:3]) != (height, width):
+            if video is not None and tuple(video.shape[1:3]) != (height, width):
                 raise InputError(name, f"is {video.shape[2]}x{video.shape[1]}, the reference is {width}x{height}",
                                  "resize every input to the generation size")
         if self.driving.shape[0] != self.driving_colour_mask.shape[0]:
             raise InputError("driving_colour_mask", f"has {self.driving_colour_mask.shape[0]} frames, the driving "
                              f"video {self.driving.shape[0]}", "use the mask rendered for this driving video")
+        extras = (self.extra_references, self.extra_reference_colour_masks)
+        if (extras[0] is None) != (extras[1] is None) or (extras[0] is not None
+                                                          and extras[0].shape[0] != extras[1].shape[0]):
+            raise InputError("extra_reference_masks", "must come with the extra reference images, one per image",
+                             "connect one colour mask per extra reference image")
 
 
 def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Video, prompt: WanPrompt,
@@ -93,6 +102,7 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
     plans = plan_segments(total, segment, history)
     reference = codec.encode(video.reference[None])
     reference_mask = reference_mask28(video.reference_colour_mask).unsqueeze(0)
+    extras = _extra_references(codec, video)
     steps = settings.steps * len(plans)
 
     def run(plan: Segment, previous: torch.Tensor | None) -> torch.Tensor:
@@ -100,7 +110,7 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
         context = Scail2Context(reference=reference, reference_mask=reference_mask,
                                 driving=codec.encode(half_size(video.driving[frames])),
                                 driving_mask=driving_mask28(video.driving_colour_mask[frames]).unsqueeze(0),
-                                mode=video.mode, half_res_rope=video.driving_rope)
+                                mode=video.mode, half_res_rope=video.driving_rope, **extras)
         clean = None if previous is None else codec.encode(previous)
         done = plan.index * settings.steps
         latent = sample_scail2(model, context, prompt, settings, clean,
@@ -108,6 +118,17 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
         return codec.decode(latent)
 
     return generate_segments(total, run, segment, history)
+
+
+def _extra_references(codec: VideoCodec, video: Scail2Video) -> dict[str, torch.Tensor]:
+    """Each extra reference encoded as its own one-frame latent, stacked in time, with its 28-channel mask."""
+    from ..conditioning.binding_slots import reference_mask28
+
+    if video.extra_references is None:
+        return {}
+    latents = torch.cat([codec.encode(image[None]) for image in video.extra_references], dim=2)
+    masks = torch.cat([reference_mask28(m) for m in video.extra_reference_colour_masks], dim=1).unsqueeze(0)
+    return {"extra_references": latents, "extra_reference_masks": masks}
 
 
 def half_size(frames: torch.Tensor) -> torch.Tensor:

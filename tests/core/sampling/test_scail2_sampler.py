@@ -45,6 +45,19 @@ def test_seed_decides_the_result(tiny_scail2, tiny_codec):
     assert not torch.equal(first, run(2))
 
 
+def test_extra_references_enter_the_sequence(tiny_scail2, tiny_codec):
+    base = _video(5)
+    extra = Scail2Video(base.reference, base.driving, base.reference_colour_mask, base.driving_colour_mask,
+                        extra_references=torch.rand(2, H, W, 3), extra_reference_colour_masks=torch.zeros(2, H, W, 3))
+    settings = FlowSettings(steps=1, solver="euler")
+    with_extra = generate_scail2(tiny_scail2, tiny_codec, extra, _prompt(), settings)
+    assert with_extra.shape == (5, H, W, 3)
+    assert not torch.equal(with_extra, generate_scail2(tiny_scail2, tiny_codec, base, _prompt(), settings))
+    with pytest.raises(InputError, match="extra_reference_masks"):
+        Scail2Video(base.reference, base.driving, base.reference_colour_mask, base.driving_colour_mask,
+                    extra_references=torch.rand(2, H, W, 3))
+
+
 def test_frame_count_not_4k_plus_1_is_padded(tiny_scail2, tiny_codec):
     out = generate_scail2(tiny_scail2, tiny_codec, _video(3), _prompt(), FlowSettings(steps=1, solver="euler"))
     assert out.shape[0] == 3  # run as 5 frames (4k+1), mirrored tail dropped
