@@ -14,10 +14,14 @@ import torch.nn.functional as F
 from ..core.conditioning.characters import CharacterSet
 from ..core.errors import InputError
 from ..core.models.animate_anyone import img
-from ..core.models.animate_anyone.reference_ieg import render_reference_ieg
 from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, AnimateAnyoneModels, load_animate_anyone
-from ..core.models.animate_anyone.sampler import (MatchingDiagnostic, ReferenceEncoding, sample_video,
-                                                  vae_decode)
+from ..core.models.animate_anyone.reference_ieg import render_reference_ieg
+from ..core.models.animate_anyone.sampler import (
+    MatchingDiagnostic,
+    ReferenceEncoding,
+    sample_video,
+    vae_decode,
+)
 from ..core.models.animate_anyone.sampler import encode_reference as encode
 from ..core.models.cache import cached, file_stamp
 from ..core.models.files import ModelFile, locate_model

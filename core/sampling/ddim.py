@@ -14,9 +14,9 @@ import torch
 
 from .solvers import DiffusersSolver
 
-ZERO_SNR_SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="linear",
-                         rescale_betas_zero_snr=True, prediction_type="v_prediction")
-DDIM_SETTINGS = dict(ZERO_SNR_SCHEDULE, clip_sample=False, steps_offset=1, timestep_spacing="trailing")
+ZERO_SNR_SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+                     "beta_schedule": "linear", "rescale_betas_zero_snr": True, "prediction_type": "v_prediction"}
+DDIM_SETTINGS = {**ZERO_SNR_SCHEDULE, "clip_sample": False, "steps_offset": 1, "timestep_spacing": "trailing"}
 
 
 def ddim_v_solver(steps: int, device: torch.device | str = "cpu", eta: float = 0.0) -> DiffusersSolver:

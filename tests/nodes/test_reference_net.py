@@ -9,14 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.conditioning.characters import Character, CharacterSet
 from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone.export import save_release
 from choreograph.core.render.masks import IdentityMasks
-from choreograph.nodes.reference_net import (ChoreoReferenceNetDecode, ChoreoReferenceNetEncode,
-                                             ChoreoReferenceNetLoader, ChoreoReferenceNetSampler)
+from choreograph.nodes.reference_net import (
+    ChoreoReferenceNetDecode,
+    ChoreoReferenceNetEncode,
+    ChoreoReferenceNetLoader,
+    ChoreoReferenceNetSampler,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 SIZE, FRAMES = 16, 3
@@ -126,9 +129,9 @@ def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
         kp[0, person, 1] = (x, 4.0, 1.0)  # neck
         kp[0, person, 8] = (x, 12.0, 1.0)  # right hip
     characters, _ = _characters()
-    bank, ieg = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3),
-                                               reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
-                                               characters=characters)
+    _, ieg = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3),
+                                            reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
+                                            characters=characters)
     assert ieg.shape == (1, SIZE, SIZE, 3) and ieg.max() > 0
     assert ieg[0, :, :8, 0].sum() > ieg[0, :, :8, 1].sum()  # reference 0 plays track 7 (slot 0, red)
     with pytest.raises(InputError, match="reference_ieg"):

@@ -61,14 +61,14 @@ class AnimateAnyoneConfig:
         return ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(self.block_out_channels) - 1)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "AnimateAnyoneConfig":
+    def from_dict(cls, values: dict) -> AnimateAnyoneConfig:
         return cls(**values)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "AnimateAnyoneConfig":
+    def from_json(cls, text: str) -> AnimateAnyoneConfig:
         return cls.from_dict(json.loads(text))
 
 

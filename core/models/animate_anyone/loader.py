@@ -134,13 +134,13 @@ class _Loader:
               name_map: Callable[[str], str] = lambda n: n, drop: tuple[str, ...] = ()) -> nn.Module:
         reader = _open(path, input_name, kind)
         if drop:
-            reader = renamed({k: (reader, k) for k in reader.keys() if k not in drop}, Path(path))
+            reader = renamed({k: (reader, k) for k in reader.keys() if k not in drop}, Path(path))  # noqa: SIM118
         return self.fill(factory, reader, input_name, name_map)
 
     def denoising_unet(self, unet_reader: CheckpointReader, motion_path: Path) -> nn.Module:
         """Spatial weights from the stage-1 file plus motion modules from the stage-2 file, as one checkpoint."""
         motion_reader = _open(motion_path, "motion_module", "motion module")
-        sources = {k: (unet_reader, k) for k in unet_reader.keys() if not keys.is_motion_key(k)}
+        sources = {k: (unet_reader, k) for k in unet_reader.keys() if not keys.is_motion_key(k)}  # noqa: SIM118
         sources.update(_motion_sources(motion_reader))
         return self.fill(networks.build_denoising_unet, renamed(sources, Path(motion_path)), "denoising_unet")
 

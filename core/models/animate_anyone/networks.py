@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, UNet2DConditionModel, UNetMotionModel
@@ -27,7 +29,7 @@ class PoseGuider(nn.Module):
         super().__init__()
         self.conv_in = nn.Conv2d(conditioning_channels, channels[0], kernel_size=3, padding=1)
         blocks = []
-        for c_in, c_out in zip(channels[:-1], channels[1:]):
+        for c_in, c_out in pairwise(channels):
             blocks.append(nn.Conv2d(c_in, c_in, kernel_size=3, padding=1))
             blocks.append(nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, stride=2))
         self.blocks = nn.ModuleList(blocks)
@@ -54,9 +56,9 @@ class ReferenceUNet(UNet2DConditionModel):
 
 def unet_kwargs(config: AnimateAnyoneConfig) -> dict:
     """Constructor arguments shared by the ReferenceNet and the denoising UNet."""
-    return dict(in_channels=LATENT_CHANNELS, out_channels=LATENT_CHANNELS,
-                block_out_channels=config.block_out_channels, layers_per_block=config.layers_per_block,
-                norm_num_groups=config.norm_num_groups, cross_attention_dim=config.cross_attention_dim)
+    return {"in_channels": LATENT_CHANNELS, "out_channels": LATENT_CHANNELS,
+            "block_out_channels": config.block_out_channels, "layers_per_block": config.layers_per_block,
+            "norm_num_groups": config.norm_num_groups, "cross_attention_dim": config.cross_attention_dim}
 
 
 def build_reference_unet(config: AnimateAnyoneConfig) -> ReferenceUNet:

@@ -29,7 +29,7 @@ class ReferenceBank:
 
     features: dict[str, torch.Tensor]
 
-    def to(self, device: torch.device | str, dtype: torch.dtype) -> "ReferenceBank":
+    def to(self, device: torch.device | str, dtype: torch.dtype) -> ReferenceBank:
         return ReferenceBank({k: v.to(device=device, dtype=dtype) for k, v in self.features.items()})
 
 
@@ -54,7 +54,7 @@ class _Processor:
 
 
 class _WriteProcessor(_Processor):
-    def __init__(self, block: str, writer: "ReferenceWriter") -> None:
+    def __init__(self, block: str, writer: ReferenceWriter) -> None:
         super().__init__()
         self.block, self.writer = block, writer
 
@@ -66,7 +66,7 @@ class _WriteProcessor(_Processor):
 
 
 class _ReadProcessor(_Processor):
-    def __init__(self, block: str, reader: "ReferenceReader") -> None:
+    def __init__(self, block: str, reader: ReferenceReader) -> None:
         super().__init__()
         self.block, self.reader = block, reader
 
@@ -112,7 +112,7 @@ class ReferenceReader:
     captured: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @classmethod
-    def install(cls, denoising_unet: nn.Module) -> "ReferenceReader":
+    def install(cls, denoising_unet: nn.Module) -> ReferenceReader:
         reader = cls(spatial_self_attentions(denoising_unet))
         for block, attn in reader.attentions.items():
             attn.set_processor(_ReadProcessor(block, reader))

@@ -14,9 +14,11 @@ from ...errors import InputError
 from ...pose.sequence import PoseSequence
 from ...render.skeleton import SkeletonStyle, render_skeletons
 
+IEG_STYLE = SkeletonStyle(palette="ieg")
+
 
 def render_reference_ieg(reference_poses: PoseSequence, characters: CharacterSet, height: int, width: int,
-                         style: SkeletonStyle = SkeletonStyle()) -> np.ndarray:
+                         style: SkeletonStyle = IEG_STYLE) -> np.ndarray:
     """``(height, width, 3)`` float32 0..1: frame 0 of ``reference_poses`` drawn in the characters' slots."""
     slot_of = {c.reference_id: c.slot for c in characters.characters}
     missing = sorted(set(slot_of) - set(reference_poses.track_ids))

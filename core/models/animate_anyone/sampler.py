@@ -33,6 +33,8 @@ from .reference_attention import ReferenceBank
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 DECODE_CHUNK = 8
+DEFAULT_SETTINGS = DdimSettings()
+DEFAULT_SCHEDULE = ContextSchedule()
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def check_diagnostic(diagnostic: MatchingDiagnostic, frames: int, size: tuple[in
 
 @torch.no_grad()
 def sample_video(models: AnimateAnyoneModels, encoding: ReferenceEncoding, pose_video: torch.Tensor,
-                 settings: DdimSettings = DdimSettings(), schedule: ContextSchedule = ContextSchedule(),
+                 settings: DdimSettings = DEFAULT_SETTINGS, schedule: ContextSchedule = DEFAULT_SCHEDULE,
                  diagnostic: MatchingDiagnostic | None = None, progress: Progress = no_progress) -> SampleResult:
     """Denoise a clip driven by ``pose_video`` (``(T, H, W, 3)`` IEG frames, 0..1) from seeded noise."""
     pixels = check_pose_video(models, encoding, pose_video, schedule)

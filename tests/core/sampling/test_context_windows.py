@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from choreograph.core.sampling.context_windows import (ContextSchedule, bit_reversed_fraction, context_windows,
-                                                       windowed_prediction)
+from choreograph.core.sampling.context_windows import (
+    ContextSchedule,
+    bit_reversed_fraction,
+    context_windows,
+    windowed_prediction,
+)
 
 
 def test_short_clip_is_one_window():

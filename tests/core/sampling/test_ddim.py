@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.sampling.ddim import DdimSettings, ddim_v_solver
 from choreograph.core.sampling.loop import denoise, seeded_noise
 

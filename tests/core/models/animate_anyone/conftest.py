@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.models.animate_anyone.config import TINY
 from choreograph.core.models.animate_anyone.loader import AnimateAnyoneModels, new_models
 

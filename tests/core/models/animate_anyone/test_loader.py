@@ -4,17 +4,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone.config import CONFIG_METADATA_KEY, TINY
 from choreograph.core.models.animate_anyone.export import save_release
 from choreograph.core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone
-
+from safetensors.torch import load_file, save_file
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +76,8 @@ def test_file_in_the_wrong_slot_is_named(saved):
         load_animate_anyone(dataclasses.replace(files, pose_guider=files.vae))
 
 
-def test_stock_unet_with_output_head_is_not_a_reference_unet(saved, tmp_path):
-    models, files = saved
+def test_stock_unet_with_output_head_is_not_a_reference_unet(saved):
+    _, files = saved
     # The denoising UNet's spatial file has conv_norm_out/conv_out, which Moore's ReferenceNet does not.
     with pytest.raises(InputError, match="unexpected key.*conv_out"):
         load_animate_anyone(dataclasses.replace(files, reference_unet=files.denoising_unet))
@@ -89,7 +86,7 @@ def test_stock_unet_with_output_head_is_not_a_reference_unet(saved, tmp_path):
 def test_missing_motion_keys_are_listed(saved, tmp_path):
     _, files = saved
     motion = load_file(str(files.motion_module))
-    dropped = sorted(motion)[0]
+    dropped = min(motion)
     del motion[dropped]
     partial = tmp_path / "motion.safetensors"
     save_file(motion, str(partial), metadata={CONFIG_METADATA_KEY: TINY.to_json()})

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from choreograph.core.models.animate_anyone import keys, networks
 from choreograph.core.models.animate_anyone.config import SD15
 from choreograph.core.models.loading import build_on_meta

@@ -5,13 +5,12 @@ import math
 
 import pytest
 import torch
-from diffusers.models.attention_processor import Attention
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone import img
 from choreograph.core.models.animate_anyone.config import SD15, TINY
 from choreograph.core.models.animate_anyone.reference_attention import ReferenceBank, ReferenceReader
 from choreograph.core.models.animate_anyone.sampler import encode_reference
+from diffusers.models.attention_processor import Attention
 
 
 def test_bank_has_every_spatial_block_of_the_denoiser(models, make_images):
@@ -57,12 +56,10 @@ def test_read_attends_to_own_tokens_and_the_bank_repeated_per_frame():
 
 
 def test_reader_rejects_a_bank_from_another_unet(models):
-    with pytest.raises(InputError, match="bank lacks"):
-        with models.reader.reading(ReferenceBank({})):
-            pass
-    with pytest.raises(InputError, match="matching_blocks"):
-        with models.reader.reading(None, capture=("no.such.block",)):
-            pass
+    with pytest.raises(InputError, match="bank lacks"), models.reader.reading(ReferenceBank({})):
+        pass
+    with pytest.raises(InputError, match="matching_blocks"), models.reader.reading(None, capture=("no.such",)):
+        pass
 
 
 def test_matching_blocks_are_the_spec_layers():

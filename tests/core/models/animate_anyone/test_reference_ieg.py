@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from choreograph.core.conditioning.characters import Character, CharacterSet
 from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.errors import InputError

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone import img
 from choreograph.core.models.animate_anyone.config import TINY
-from choreograph.core.models.animate_anyone.sampler import (MatchingDiagnostic, encode_reference, sample_video,
-                                                            vae_decode)
+from choreograph.core.models.animate_anyone.sampler import (
+    MatchingDiagnostic,
+    encode_reference,
+    sample_video,
+    vae_decode,
+)
 from choreograph.core.sampling.context_windows import ContextSchedule
 from choreograph.core.sampling.ddim import DdimSettings
 
