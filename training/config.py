@@ -15,7 +15,7 @@ import yaml
 
 from ..core.errors import InputError
 
-BACKBONES = ("scail2",)
+BACKBONES = ("scail2", "everybody_dance")
 METHODS = ("full", "lora")
 PRECISIONS = ("no", "fp16", "bf16")
 
@@ -36,8 +36,9 @@ class ArchConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     backbone: str = "scail2"
-    checkpoint: str | None = None  # Wan/SCAIL-2 safetensors file or diffusers folder; None = build ``arch``
-    arch: ArchConfig = field(default_factory=ArchConfig)
+    checkpoint: str | None = None  # scail2: safetensors file or diffusers folder; everybody_dance: release folder
+    arch: ArchConfig = field(default_factory=ArchConfig)  # scail2 built from scratch when no checkpoint
+    animate_anyone: dict | None = None  # everybody_dance from scratch: AnimateAnyoneConfig fields
     vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
     gradient_checkpointing: bool = False
 
@@ -100,15 +101,26 @@ class FlowLossConfig:
 
 
 @dataclass(frozen=True)
+class DiffusionLossConfig:
+    """everybody_dance: v-prediction with min-SNR weights, offset noise and reference dropout (SPEC §1.4)."""
+
+    min_snr_gamma: float = 5.0
+    noise_offset: float = 0.05
+    reference_dropout: float = 0.1
+
+
+@dataclass(frozen=True)
 class ImgLossConfig:
     weight: float = 0.1  # λ of SPEC §1.4; 0 disables IMG
-    blocks: tuple[int, ...] | None = None  # None = 3 evenly spaced blocks ending with the last
+    blocks: tuple[int, ...] | None = None  # scail2: transformer blocks; None = 3 evenly spaced ending with the last
+    matching_layers: int = 3  # everybody_dance: UNet levels from the mid block up (SPEC §1.3)
     variant: str = "linear"
 
 
 @dataclass(frozen=True)
 class LossConfig:
     flow: FlowLossConfig = field(default_factory=FlowLossConfig)
+    diffusion: DiffusionLossConfig = field(default_factory=DiffusionLossConfig)
     img: ImgLossConfig = field(default_factory=ImgLossConfig)
 
 
@@ -137,6 +149,10 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise InputError("config", f"{where} must be a list, not {value!r}", f"write {where}: [ ... ]")
         return tuple(_convert(v, args[0], f"{where}[]") for v in value)
+    if hint is dict:
+        if not isinstance(value, dict):
+            raise InputError("config", f"{where} must be a mapping, not {value!r}", f"write {where}: {{key: value}}")
+        return dict(value)
     if hint is bool and not isinstance(value, bool):
         raise InputError("config", f"{where} must be true or false, not {value!r}", f"set {where}: true or false")
     if hint is float and isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as text

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -59,6 +60,26 @@ class ClipWindow:
     face_masks: np.ndarray
     hand_masks: np.ndarray
     poses: PoseSequence
+
+
+def resize_window(window: ClipWindow, width: int, height: int) -> ClipWindow:
+    """The window at a training size (area for pixels, nearest for masks, scaled keypoints)."""
+    h, w = window.frames.shape[1:3]
+    if (h, w) == (height, width):
+        return window
+
+    def masks(m: np.ndarray) -> np.ndarray:
+        flat = m.reshape(-1, h, w).astype(np.uint8)
+        out = np.stack([cv2.resize(x, (width, height), interpolation=cv2.INTER_NEAREST) for x in flat])
+        return out.reshape(*m.shape[:-2], height, width).astype(bool)
+
+    frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in window.frames])
+    p = window.poses
+    kp = p.keypoints.copy()
+    kp[..., 0] *= width / w
+    kp[..., 1] *= height / h
+    poses = PoseSequence(kp, p.track_ids, width, height, p.fps, p.depth)
+    return ClipWindow(frames, masks(window.masks), masks(window.face_masks), masks(window.hand_masks), poses)
 
 
 def _png(path: Path) -> np.ndarray:

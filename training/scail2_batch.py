@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 
 from ..core.conditioning.binding_slots import driving_mask28, reference_mask28, slot_colour_image
 from ..core.models.scail2 import ANIMATION, Scail2Context
-from ..core.pose.sequence import PoseSequence
 from ..core.render.palette import NUM_SLOTS
 from ..core.render.skeleton import render_skeletons
 from ..core.sampling.loop import VideoCodec
 from ..core.sampling.scail2 import half_size
 from .augment import scale_bones
-from .dataset import Clip, ClipWindow
+from .dataset import Clip, resize_window
 from .pairs import sample_pair
 
 
@@ -56,28 +54,13 @@ class Scail2Sample:
                             self.ref_masks.to(device), self.match.to(device), self.swapped.to(device))
 
 
-def _resized(window: ClipWindow, width: int, height: int) -> ClipWindow:
-    """The window at the training size (area for pixels, nearest for masks, scaled keypoints)."""
-    t, h, w = window.frames.shape[:3]
-    if (h, w) == (height, width):
-        return window
-
-    def masks(m: np.ndarray) -> np.ndarray:
-        flat = m.reshape(-1, h, w).astype(np.uint8)
-        out = np.stack([cv2.resize(x, (width, height), interpolation=cv2.INTER_NEAREST) for x in flat])
-        return out.reshape(*m.shape[:-2], height, width).astype(bool)
-
-    frames = np.stack([cv2.resize(f, (width, height), interpolation=cv2.INTER_AREA) for f in window.frames])
-    kp = window.poses.keypoints.copy()
-    kp[..., 0] *= width / w
-    kp[..., 1] *= height / h
-    p = window.poses
-    poses = PoseSequence(kp, p.track_ids, width, height, p.fps, p.depth)
-    return ClipWindow(frames, masks(window.masks), masks(window.face_masks), masks(window.hand_masks), poses)
-
-
-def _pixels(frames: np.ndarray) -> torch.Tensor:
+def pixels(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(frames).float() / 255.0
+
+
+def identity_slots(rng: np.random.Generator, people: int, permute: bool) -> np.ndarray:
+    """Slot (colour) of each identity column: a random permutation (slot-hue augmentation) or left as 0..P−1."""
+    return rng.permutation(NUM_SLOTS)[:people] if permute else np.arange(people)
 
 
 def _last_of_groups(frames: int) -> list[int]:
@@ -89,22 +72,22 @@ def clip_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.r
     """A batch-of-one sample: a (reference frame, target window) pair from ``clip`` drawn with ``rng``."""
     a, b, swapped = sample_pair(rng, clip.meta.frames, options.frames, clip.meta.swap_pairs,
                                 options.swap_probability, options.sample_margin)
-    target = _resized(clip.window(range(b, b + options.frames)), options.width, options.height)
-    reference = _resized(clip.window([a]), options.width, options.height)
+    target = resize_window(clip.window(range(b, b + options.frames)), options.width, options.height)
+    reference = resize_window(clip.window([a]), options.width, options.height)
     people = len(clip.meta.ids)
-    slots = rng.permutation(NUM_SLOTS)[:people] if options.permute_slots else np.arange(people)
+    slots = identity_slots(rng, people, options.permute_slots)
     driving_poses = target.poses
     if rng.random() < options.bone_scaling_probability:
         driving_poses = scale_bones(driving_poses, rng)
     driving = render_skeletons(driving_poses, slots, options.width, options.height)
     driving_colours = np.stack([slot_colour_image(m, slots) for m in target.masks])
     reference_colours = slot_colour_image(reference.masks[0], slots)
-    context = Scail2Context(reference=codec.encode(_pixels(reference.frames)),
+    context = Scail2Context(reference=codec.encode(pixels(reference.frames)),
                             reference_mask=reference_mask28(reference_colours).unsqueeze(0),
-                            driving=codec.encode(half_size(_pixels(driving))),
+                            driving=codec.encode(half_size(pixels(driving))),
                             driving_mask=driving_mask28(driving_colours).unsqueeze(0), mode=ANIMATION)
     gen = torch.from_numpy(target.masks[_last_of_groups(options.frames)])
-    return Scail2Sample(latent=codec.encode(_pixels(target.frames)), context=context, gen_masks=gen[None],
+    return Scail2Sample(latent=codec.encode(pixels(target.frames)), context=context, gen_masks=gen[None],
                         ref_masks=torch.from_numpy(reference.masks[0])[None],
                         match=torch.arange(people)[None], swapped=torch.tensor([swapped]))
 

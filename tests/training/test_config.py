@@ -55,6 +55,8 @@ def test_overrides_are_checked_too(tmp_path):
         load_config(path, {"train": {"steps": -1}})
 
 
-def test_shipped_tiny_config_loads():
+def test_shipped_tiny_configs_load():
     config = load_config(REPO / "training" / "configs" / "tiny_scail2_lora.yaml")
     assert config.train.method == "lora" and config.data.synthetic is not None
+    config = load_config(REPO / "training" / "configs" / "tiny_everybody_dance.yaml")
+    assert config.model.backbone == "everybody_dance" and config.model.animate_anyone["layers_per_block"] == 1

@@ -1,0 +1,135 @@
+"""EverybodyDance stage-1 objective (SPEC §1.4–1.6) on the AnimateAnyone backbone of ``core.models.animate_anyone``.
+
+ReferenceNet writes the reference bank (its conv_in plus the RefPoseGuider's reference-IEG features); the denoising
+UNet, with the PoseGuider's target-IEG features after its conv_in, reads the bank and predicts v for one target
+frame. Loss: min-SNR-weighted v-prediction on the zero-SNR schedule, plus λ·IMG from the captured self-attention
+inputs of the matching blocks (§1.3). With probability ``reference_dropout`` a batch is trained unconditionally
+(zero CLIP, no bank: the CFG branch) and then carries no matching loss. Motion modules stay frozen (stage 2).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.errors import InputError
+from ..core.losses import v_prediction as vp
+from ..core.losses.img_loss import MatchingScore, matching_loss
+from ..core.models.animate_anyone import img, keys
+from ..core.models.animate_anyone.config import AnimateAnyoneConfig
+from ..core.models.animate_anyone.export import save_release
+from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone, new_models
+from ..core.models.animate_anyone.reference_attention import ReferenceBank
+from ..core.models.animate_anyone.sampler import added_after_conv_in, clip_pixels, vae_encode
+from .config import Config
+from .dataset import Clip
+from .ed_batch import EdSample, collate_ed, ed_sample
+from .scail2_objective import sample_options
+
+TIMESTEPS = 1000
+RELEASE_FILES = ("reference_unet", "denoising_unet", "motion_module", "pose_guider", "vae", "image_encoder")
+
+
+def load_models(config: Config):
+    """A Moore-layout release folder (``model.checkpoint``) or fresh networks of ``model.animate_anyone`` sizes."""
+    if config.train.method != "full":
+        raise InputError("train.method", "everybody_dance trains its networks fully (stage 1)",
+                         "set train.method: full")
+    folder = config.model.checkpoint
+    if folder is None:
+        torch.manual_seed(config.seed)
+        try:
+            sizes = AnimateAnyoneConfig.from_dict(config.model.animate_anyone or {})
+        except (TypeError, ValueError) as err:
+            raise InputError("model.animate_anyone", str(err), "use AnimateAnyoneConfig field names and sizes "
+                             "(block_out_channels, layers_per_block, …)") from err
+        return new_models(sizes)
+    paths = {name: Path(folder) / f"{name}.safetensors" for name in RELEASE_FILES}
+    missing = [p.name for p in paths.values() if not p.is_file()]
+    if missing:
+        raise InputError("model.checkpoint", f"'{folder}' lacks {', '.join(missing)}",
+                         "point at a folder written by a previous everybody_dance run (or Moore's release)")
+    ref_pose = Path(folder) / "ref_pose_guider.safetensors"
+    files = AnimateAnyoneFiles(**paths, ref_pose_guider=ref_pose if ref_pose.is_file() else None)
+    return load_animate_anyone(files, dtype=torch.float32)
+
+
+class EverybodyDanceObjective(nn.Module):
+    """``forward(batch, generator)`` → ``{"loss", "diffusion", "img"}`` for one stage-1 batch."""
+
+    def __init__(self, config: Config, device: torch.device) -> None:
+        super().__init__()
+        self.config = config
+        self.models = load_models(config)
+        m = self.models
+        self.reference_unet, self.denoising_unet = m.reference_unet.train(), m.denoising_unet.train()
+        self.pose_guider, self.ref_pose_guider = m.pose_guider.train(), m.ref_pose_guider.train()
+        self.vae, self.image_encoder = m.vae.requires_grad_(False), m.image_encoder.requires_grad_(False)
+        for module in (self.reference_unet, self.pose_guider, self.ref_pose_guider):
+            module.requires_grad_(True)
+        for name, p in self.denoising_unet.named_parameters():
+            p.requires_grad_(not keys.is_motion_key(name))
+        self.blocks = img.matching_blocks(m.config, config.losses.img.matching_layers)
+        self.register_buffer("alphas_cumprod", vp.zero_snr_alphas_cumprod().float(), persistent=False)
+        self.options = sample_options(config)
+        self.models = dataclasses.replace(m, device=device, dtype=torch.float32)
+
+    def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> EdSample:
+        picks = rng.integers(len(clips), size=self.config.train.batch_size)
+        return collate_ed([ed_sample(clips[i], self.options, rng) for i in picks])
+
+    def _reference_bank(self, batch: EdSample, embeds: torch.Tensor, latents: torch.Tensor) -> ReferenceBank:
+        ref_pose = self.ref_pose_guider(batch.reference_ieg.permute(0, 3, 1, 2))
+        with self.models.writer.record() as bank, added_after_conv_in(self.reference_unet, ref_pose):
+            self.reference_unet(latents, torch.zeros(latents.shape[0], device=latents.device),
+                                encoder_hidden_states=embeds)
+        return ReferenceBank(dict(bank))
+
+    def forward(self, batch: EdSample, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        device = self.alphas_cumprod.device
+        batch, m, losses = batch.to(device), self.models, self.config.losses
+        with torch.no_grad():
+            ref_latent = vae_encode(m, batch.reference.permute(0, 3, 1, 2))
+            target = vae_encode(m, batch.target.permute(0, 3, 1, 2)).unsqueeze(2)  # (B, 4, 1, h, w)
+            embeds = m.image_encoder(clip_pixels(batch.reference.permute(0, 3, 1, 2), m.config.clip_image_size)
+                                     ).image_embeds.unsqueeze(1)
+        conditioned = float(torch.rand(1, generator=generator)) >= losses.diffusion.reference_dropout
+        embeds = embeds if conditioned else torch.zeros_like(embeds)
+        bank = self._reference_bank(batch, embeds, ref_latent) if conditioned else None
+        b = target.shape[0]
+        t = torch.randint(0, TIMESTEPS, (b,), generator=generator)
+        noise = vp.offset_noise(tuple(target.shape), generator, losses.diffusion.noise_offset).to(device)
+        x_t, v = vp.noisy_and_target(target, noise, self.alphas_cumprod, t.to(device))
+        capture = self.blocks if (conditioned and losses.img.weight > 0) else ()
+        pose = self.pose_guider(batch.target_ieg.permute(0, 3, 1, 2))
+        with added_after_conv_in(self.denoising_unet, pose), m.reader.reading(bank, capture) as captured:
+            prediction = self.denoising_unet(x_t, t.to(device), encoder_hidden_states=embeds).sample
+        terms = {"diffusion": vp.v_prediction_loss(prediction, v, vp.snr(self.alphas_cumprod.double(), t),
+                                                   losses.diffusion.min_snr_gamma)}
+        terms["img"] = self._matching(batch, bank, captured, target.shape[-2:]) if capture else v.new_zeros(())
+        terms["loss"] = terms["diffusion"] + losses.img.weight * terms["img"]
+        return terms
+
+    def _matching(self, batch: EdSample, bank: ReferenceBank, captured: dict[str, torch.Tensor],
+                  latent_hw: torch.Size) -> torch.Tensor:
+        """L_match over the matching blocks (SPEC §1.4), frames with < 2 reference characters excluded."""
+        enough = (batch.ref_masks.flatten(2).any(-1).sum(-1) >= 2)
+        scores = []
+        for block in self.blocks:
+            weights = img.block_edge_weights(self.models.reader.projections(block), captured[block],
+                                             bank.features[block], tuple(latent_hw), batch.gen_masks,
+                                             batch.ref_masks)
+            present = batch.gen_masks.flatten(2).any(-1)
+            score, valid = img.ic_score(weights, torch.where(present, batch.match, -1))
+            scores.append(MatchingScore(score, valid & enough))
+        return matching_loss(scores, self.config.losses.img.variant)
+
+    def export(self, out: Path) -> list[Path]:
+        files = save_release(self.models, Path(out) / "everybody_dance")
+        return [p for p in files.__dict__.values() if p is not None]
+
+    def close(self) -> None:
+        """Nothing to release: reference attention stays installed for the exported networks' users."""
