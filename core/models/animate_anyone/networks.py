@@ -4,7 +4,10 @@
   the attention features written to the bank are used).
 * Denoising UNet: diffusers ``UNetMotionModel`` (SD1.5 spatial layers + AnimateDiff v2 motion modules). Moore's
   3-D UNet runs its spatial layers frame by frame and its motion modules after each resnet/attention pair in the same
-  order, so the same weights give the same function; ``keys.py`` maps the names.
+  order, so the same weights give the same function; ``keys.py`` maps the names. One difference is patched: the
+  motion modules' input GroupNorm. AnimateDiff/Moore normalise each frame on its own (``(b f) c h w``); diffusers'
+  ``AnimateDiffTransformer3D`` normalises over all frames of the clip at once, which changes every output as soon
+  as frames differ (and would make a frame's result depend on which context window it is in).
 * PoseGuider / RefPoseGuider: Moore ``src/models/pose_guider.py`` architecture (SPEC §1.1): conv_in + SiLU, pairs of
   (same-width conv, stride-2 conv) each + SiLU, zero-initialised conv_out.
 * VAE ``AutoencoderKL`` (sd-vae-ft-mse) and CLIP ``CLIPVisionModelWithProjection`` (sd-image-variations encoder).
@@ -44,6 +47,17 @@ class PoseGuider(nn.Module):
         return self.conv_out(x)
 
 
+class PerFrameGroupNorm(nn.GroupNorm):
+    """GroupNorm that normalises each frame of a ``(B, C, F, H, W)`` video separately (AnimateDiff's motion norm)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            return super().forward(x)
+        b, c, f, h, w = x.shape
+        frames = x.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w)
+        return super().forward(frames).reshape(b, f, c, h, w).permute(0, 2, 1, 3, 4)
+
+
 class ReferenceUNet(UNet2DConditionModel):
     """SD1.5 UNet2D with the output head removed; it runs only to fill the reference bank."""
 
@@ -70,9 +84,13 @@ def build_denoising_unet(config: AnimateAnyoneConfig) -> UNetMotionModel:
     """SD1.5 UNet with motion modules in every block and in the mid block (AnimateDiff v2 layout)."""
     down = tuple(t.replace("2D", "Motion") for t in config.down_block_types)
     up = tuple(t.replace("2D", "Motion") for t in config.up_block_types)
-    return UNetMotionModel(**unet_kwargs(config), down_block_types=down, up_block_types=up,
+    unet = UNetMotionModel(**unet_kwargs(config), down_block_types=down, up_block_types=up,
                            num_attention_heads=config.attention_heads, motion_num_attention_heads=config.motion_heads,
                            motion_max_seq_length=config.motion_max_frames, use_motion_mid_block=True)
+    for name, module in unet.named_modules():
+        if name.rsplit(".", 1)[-1] == "norm" and ".motion_modules." in name:
+            module.__class__ = PerFrameGroupNorm  # same parameters, per-frame statistics
+    return unet
 
 
 def build_pose_guider(config: AnimateAnyoneConfig) -> PoseGuider:

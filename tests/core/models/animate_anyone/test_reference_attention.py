@@ -130,3 +130,17 @@ def test_matching_loss_gradient_reaches_query_and_key_projections():
                             torch.tensor([[0, 1]]))
     (1 - score.mean()).backward()
     assert attn.to_q.weight.grad.abs().sum() > 0 and attn.to_k.weight.grad.abs().sum() > 0
+
+
+def test_motion_modules_normalise_each_frame_on_its_own():
+    from choreograph.core.models.animate_anyone.networks import PerFrameGroupNorm, build_denoising_unet
+
+    unet = build_denoising_unet(TINY)
+    norms = [m for n, m in unet.named_modules() if n.endswith(".norm") and ".motion_modules." in n]
+    assert norms and all(type(m) is PerFrameGroupNorm for m in norms)
+    video = torch.randn(1, 32, 2, 3, 3)
+    video[:, :, 1] = video[:, :, 1] * 10 + 5  # the second frame has very different statistics
+    out = norms[0](video)
+    alone = torch.nn.functional.group_norm(video[:, :, 0], norms[0].num_groups, norms[0].weight, norms[0].bias,
+                                           norms[0].eps)
+    torch.testing.assert_close(out[:, :, 0], alone)
