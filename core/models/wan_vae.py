@@ -47,6 +47,8 @@ def load_wan_vae(path: str | Path, dtype: torch.dtype = torch.float32, device: s
         mapping = original_vae_name_map(reader.keys()) if _is_original_vae(reader) else {}
         load_weights(model, reader, lambda k: mapping.get(k, k), DtypePolicy(dtype, "upcast"), device, input_name)
         model.to(device)
+        if torch.device(device).type == "cuda":
+            model.enable_tiling()  # 81 frames at 720p do not fit untiled on consumer GPUs
     finally:
         reader.close()
     return WanVideoCodec(model)
