@@ -23,12 +23,17 @@ class TensorDictReader(CheckpointReader):
     """A ``CheckpointReader`` over tensors fetched by name from any source (an in-memory dict, other readers)."""
 
     def __init__(self, source: Path, infos: dict[str, TensorInfo], fetch: Callable[[str], torch.Tensor],
-                 metadata: dict[str, str] | None = None) -> None:
+                 metadata: dict[str, str] | None = None, sources: tuple[CheckpointReader, ...] = ()) -> None:
         super().__init__(source, infos, metadata or {}, None)
         self._fetch = fetch
+        self._sources = sources
 
     def load(self, name: str) -> torch.Tensor:
         return self._fetch(self.infos[name].stored_name)
+
+    def close(self) -> None:
+        for reader in self._sources:
+            reader.close()
 
 
 def open_weights(path: str | Path, input_name: str = "model file") -> CheckpointReader:
@@ -41,7 +46,7 @@ def open_weights(path: str | Path, input_name: str = "model file") -> Checkpoint
 
 def _open_pickle(path: Path, input_name: str) -> CheckpointReader:
     try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        state = _load_weights_only(path)
     except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as exc:
         raise InputError(input_name, f"'{path.name}' could not be read as a weights-only PyTorch state dict "
                          f"({str(exc).splitlines()[0][:200]})",
@@ -50,6 +55,16 @@ def _open_pickle(path: Path, input_name: str) -> CheckpointReader:
     infos = {name: TensorInfo(path, name, tuple(t.shape), t.dtype) for name, t in state.items()}
     stripped = _strip_wrappers(infos)
     return TensorDictReader(path, stripped, state.__getitem__)
+
+
+def _load_weights_only(path: Path) -> object:
+    """Memory-mapped when the file is a zip-format ``torch.save`` (torch ≥ 1.6), else read normally."""
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as exc:
+        if "mmap" not in str(exc):
+            raise
+        return torch.load(str(path), map_location="cpu", weights_only=True)
 
 
 def _unwrap(state: object, path: Path, input_name: str) -> dict[str, torch.Tensor]:
@@ -72,4 +87,5 @@ def renamed(readers: Mapping[str, tuple[CheckpointReader, str]], source: Path) -
         reader, old = readers[new]
         return reader.load(old)
 
-    return TensorDictReader(source, infos, fetch)
+    unique = tuple({id(reader): reader for reader, _ in readers.values()}.values())
+    return TensorDictReader(source, infos, fetch, sources=unique)
