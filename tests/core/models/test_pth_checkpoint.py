@@ -5,10 +5,9 @@ import pickle
 
 import pytest
 import torch
-from safetensors.torch import save_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.pth_checkpoint import open_weights, renamed
+from safetensors.torch import save_file
 
 
 def test_nested_pth_state_dicts_are_unwrapped(tmp_path):
