@@ -15,7 +15,7 @@ import yaml
 
 from ..core.errors import InputError
 
-BACKBONES = ("scail2", "everybody_dance")
+BACKBONES = ("scail2", "everybody_dance", "dance_together")
 METHODS = ("full", "lora")
 PRECISIONS = ("no", "fp16", "bf16")
 
@@ -39,6 +39,7 @@ class ModelConfig:
     checkpoint: str | None = None  # scail2: safetensors file or diffusers folder; everybody_dance: release folder
     arch: ArchConfig = field(default_factory=ArchConfig)  # scail2 built from scratch when no checkpoint
     animate_anyone: dict | None = None  # everybody_dance from scratch: AnimateAnyoneConfig fields
+    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths
     vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
     gradient_checkpointing: bool = False
 
@@ -239,8 +240,11 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     if overrides:
         config = _section(Config, _merge(dataclasses.asdict(config), overrides), "")
     base = path.parent.resolve()
+    parts = config.model.dance_together
     model = dataclasses.replace(config.model, checkpoint=_resolve(config.model.checkpoint, base),
-                                vae=_resolve(config.model.vae, base))
+                                vae=_resolve(config.model.vae, base),
+                                dance_together=None if parts is None else {k: _resolve(str(v), base)
+                                                                           for k, v in parts.items()})
     data = dataclasses.replace(config.data, root=_resolve(config.data.root, base))
     config = dataclasses.replace(config, model=model, data=data, output_dir=_resolve(config.output_dir, base))
     return validate(config)

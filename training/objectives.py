@@ -13,6 +13,10 @@ def build_objective(config: Config, device: torch.device) -> nn.Module:
         from .ed_objective import EverybodyDanceObjective
 
         return EverybodyDanceObjective(config, device)
+    if config.model.backbone == "dance_together":
+        from .dt_objective import DanceTogetherObjective
+
+        return DanceTogetherObjective(config, device)
     from .scail2_objective import Scail2Objective
 
     return Scail2Objective(config, device)
