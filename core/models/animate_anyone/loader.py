@@ -112,7 +112,8 @@ def _open(path: Path, input_name: str, expected_kind: str) -> CheckpointReader:
     reader = open_weights(path, input_name)
     kind = file_kind(reader.keys())
     if kind != expected_kind:
-        raise InputError(input_name, f"'{reader.name}' looks like a {kind} checkpoint, not a {expected_kind}",
+        found = "an unrecognised checkpoint" if kind == "unknown model" else f"a {kind} checkpoint"
+        raise InputError(input_name, f"'{reader.name}' looks like {found}, not a {expected_kind}",
                          f"choose the AnimateAnyone {expected_kind} file for this input")
     return reader
 

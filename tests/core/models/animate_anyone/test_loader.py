@@ -102,3 +102,12 @@ def test_loaded_models_give_the_same_bank(saved, loaded, make_images):
     a, b = encode_reference(models, ref, ieg), encode_reference(loaded, ref, ieg)
     for block in a.bank.features:
         torch.testing.assert_close(a.bank.features[block], b.bank.features[block])
+
+
+def test_checkpoint_of_another_model_family_is_rejected(saved, tmp_path):
+    _, files = saved
+    wan_like = tmp_path / "wan.safetensors"
+    save_file({"patch_embedding.weight": torch.zeros(2, 2), "blocks.0.self_attn.q.weight": torch.zeros(2, 2)},
+              str(wan_like))
+    with pytest.raises(InputError, match="unrecognised checkpoint, not a UNet"):
+        load_animate_anyone(dataclasses.replace(files, denoising_unet=wan_like))
