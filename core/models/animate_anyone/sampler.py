@@ -209,7 +209,7 @@ def sample_video(models: AnimateAnyoneModels, encoding: ReferenceEncoding, pose_
     def predict(sample: torch.Tensor, timestep: torch.Tensor, positive: bool) -> torch.Tensor:
         def window_prediction(window_sample: torch.Tensor, window: list[int]) -> torch.Tensor:
             pose = models.pose_guider(pixels[window].to(models.device, models.dtype))
-            capture = diagnostic.blocks if (weights and positive) else ()
+            capture = diagnostic.blocks if (weights is not None and positive) else ()
             context = (embeds if positive else torch.zeros_like(embeds)).repeat_interleave(len(window), 0)
             with added_after_conv_in(models.denoising_unet, pose), \
                     models.reader.reading(bank if positive else None, capture) as captured:
