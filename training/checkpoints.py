@@ -84,7 +84,7 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
                          "pass a checkpoints/step_N folder or the run's output folder")
     weights = load_file(str(path / "trainable.safetensors"))
     params = dict(model.named_parameters())
-    missing = sorted(set(n for n, p in params.items() if p.requires_grad) - set(weights))
+    missing = sorted({n for n, p in params.items() if p.requires_grad} - set(weights))
     if missing or not set(weights) <= set(params):
         raise InputError("--resume", f"checkpoint '{path.name}' was written by a different model or method "
                          f"(missing {missing[:3]}, unexpected {sorted(set(weights) - set(params))[:3]})",

@@ -121,10 +121,10 @@ class Clip:
                     np.load(path / "masks.npz", allow_pickle=False) as masks:
                 self._keypoints = poses["keypoints"].astype(np.float32)
                 ids = tuple(int(i) for i in poses["track_ids"])
-                self._depth = poses["depth"] if "depth" in poses else None
+                self._depth = poses.get("depth")
                 self._reference_keypoints = poses.get("reference_keypoints")
                 self._packed = {key: masks[key] for key in MASK_KEYS}
-                self._reference_mask = masks["reference"] if "reference" in masks else None
+                self._reference_mask = masks.get("reference")
         except (OSError, KeyError, ValueError) as err:
             raise _fail(path, f"has unreadable poses.npz / masks.npz ({type(err).__name__}: {err})") from err
         self._check(path, frames, width, height, ids)

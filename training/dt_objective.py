@@ -20,12 +20,12 @@ from torch import nn
 
 from ..core.errors import InputError
 from ..core.losses import masked_reconstruction as mr
+from ..core.models.loading import DtypePolicy
 from ..core.models.stable_animator.face_encoder import FACE_EMBEDDING_DIM
 from ..core.models.stable_animator.generate import clip_image_tokens, encode_reference
 from ..core.models.stable_animator.loader import load_dance_together
 from ..core.models.stable_animator.mask_pose import pad_absent_people
 from ..core.models.stable_animator.unet import denoise_step
-from ..core.models.loading import DtypePolicy
 from ..core.render.skeleton import render_per_person
 from ..core.sampling.edm import SvdSettings
 from ..core.video.output_files import atomic_directory
@@ -51,7 +51,7 @@ class DtSample:
     body: torch.Tensor
     face: torch.Tensor
 
-    def to(self, device: torch.device) -> "DtSample":
+    def to(self, device: torch.device) -> DtSample:
         return DtSample(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 

@@ -27,7 +27,7 @@ class EdSample:
     match: torch.Tensor
     swapped: torch.Tensor
 
-    def to(self, device: torch.device) -> "EdSample":
+    def to(self, device: torch.device) -> EdSample:
         return EdSample(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 

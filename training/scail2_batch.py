@@ -49,7 +49,7 @@ class Scail2Sample:
     match: torch.Tensor
     swapped: torch.Tensor
 
-    def to(self, device: torch.device) -> "Scail2Sample":
+    def to(self, device: torch.device) -> Scail2Sample:
         return Scail2Sample(self.latent.to(device), self.context.to(device), self.gen_masks.to(device),
                             self.ref_masks.to(device), self.match.to(device), self.swapped.to(device))
 

@@ -63,7 +63,7 @@ class WanMatchingProbe:
         captured = self._captured[-len(self._attention):]
         if len(captured) != len(self._attention):
             raise RuntimeError("run the model forward before asking for IMG scores")
-        b, _, f, h, w = video_shape
+        _, _, f, h, w = video_shape
         layout = token_layout(tuple(video_shape), self._patch, extra_refs)
         grid = (h // self._patch[1], w // self._patch[2])
         ref_start = layout["extra_refs"]

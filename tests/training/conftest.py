@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from choreograph.core.synth.dataset import DatasetSpec, write_dataset
 
 TINY_DATASET = DatasetSpec(scenes=2, seed=3, frames=9, width=64, height=64, characters=(2, 2),

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.training.config import load_config
 

@@ -6,7 +6,6 @@ import shutil
 
 import numpy as np
 import pytest
-
 from choreograph.core.errors import InputError
 from choreograph.core.synth import make_scene
 from choreograph.training.dataset import Clip, ClipData, list_clips, swap_pairs, write_clip

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
-from choreograph.core.models.stable_animator.loader import load_dance_together
 from choreograph.core.models.loading import DtypePolicy
+from choreograph.core.models.stable_animator.loader import load_dance_together
 from choreograph.training.config import load_config
 from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
 

@@ -5,12 +5,11 @@ from dataclasses import asdict
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone.config import TINY
 from choreograph.training.config import load_config
 from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from safetensors.torch import load_file
 
 TINY_SIZES = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TINY).items()}
 

@@ -5,14 +5,13 @@ import copy
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from choreograph.core.errors import InputError
 from choreograph.core.models.lora import apply_loras
 from choreograph.core.models.wan_loader import build_wan
 from choreograph.training.config import ArchConfig
 from choreograph.training.lora import add_lora, merged_copy_state, save_comfy_lora, target_modules
 from choreograph.training.model import tiny_arch
+from safetensors.torch import load_file
 
 
 def _model() -> torch.nn.Module:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
-
 from choreograph.training.config import load_config
+from safetensors.torch import load_file
 
 HERE = Path(__file__).parent
 
@@ -29,7 +28,7 @@ def test_two_processes_stay_in_sync(make_config):
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                "--main_process_port", str(_free_port()), str(HERE / "two_process_run.py"), str(path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "rank 0 of 2: DistributedType.MULTI_CPU" in done.stdout
     assert "rank 1 of 2" in done.stdout and "step 2/2" in done.stdout

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
-
 from choreograph.cli import main
 from choreograph.core.pose.pose_keypoint import save_json, write_pose_keypoint
 from choreograph.core.synth import SceneConfig, make_scene
 from choreograph.training.dataset import Clip, list_clips
+from PIL import Image
 
 SCENE = SceneConfig(characters=2, frames=6, width=64, height=64, choreography="dance+swap", seed=4)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.models.scail2 import MASK_CHANNELS
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.training.augment import GROUPS, scale_bones

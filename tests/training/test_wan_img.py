@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from choreograph.core.losses.img_loss import matching_loss
 from choreograph.core.models.wan_loader import build_wan
 from choreograph.training.codecs import PixelCodec

@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
-
 from choreograph.training.config import load_config
 from choreograph.training.trainer import finish, fit, setup
+from safetensors.torch import save_file
 
 if __name__ == "__main__":
     torch.set_num_threads(1)

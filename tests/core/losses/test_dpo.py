@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import torch
-
 from choreograph.core.losses import dpo
 from choreograph.core.pose import wholebody as wb
 

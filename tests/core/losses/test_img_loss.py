@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from choreograph.core.losses.img_loss import (MatchingScore, flat_masks, matching_loss, matching_score,
-                                              node_affinities, union_masked)
+from choreograph.core.losses.img_loss import (
+    MatchingScore,
+    flat_masks,
+    matching_loss,
+    matching_score,
+    node_affinities,
+    union_masked,
+)
 
 L = 8  # tokens per frame: left half 0..3 is character/reference 0, right half 4..7 is 1
 
@@ -104,7 +109,7 @@ def test_loss_gradient_moves_attention_to_the_right_reference():
         matching_loss([matching_score(q, k, _halves(), _halves(), match)], variant="log").backward()
         optimiser.step()
     after = float(matching_score(q.detach(), k, _halves(), _halves(), match).score)
-    assert before < 0.5 < 0.9 < after
+    assert before < 0.5 and after > 0.9
 
 
 def test_layers_average_and_variants():

@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-
 from choreograph.core.losses import masked_reconstruction as mr
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import torch
-
 from choreograph.core.losses import v_prediction as vp
 
 
