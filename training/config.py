@@ -16,7 +16,7 @@ import yaml
 from ..core.errors import InputError
 
 BACKBONES = ("scail2", "everybody_dance", "dance_together")
-METHODS = ("full", "lora")
+METHODS = ("full", "lora", "dpo")
 PRECISIONS = ("no", "fp16", "bf16")
 
 
@@ -75,7 +75,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    method: str = "lora"
+    method: str = "lora"  # lora | full | dpo (scail2 LoRA against the frozen base on preference pairs)
     steps: int = 100
     batch_size: int = 1
     learning_rate: float = 1e-4
@@ -111,6 +111,14 @@ class DiffusionLossConfig:
 
 
 @dataclass(frozen=True)
+class DpoLossConfig:
+    """scail2 with train.method dpo: Bias-Aware DPO (SPEC §3.5 table)."""
+
+    beta: float = 1000.0
+    sft_weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class ImgLossConfig:
     weight: float = 0.1  # λ of SPEC §1.4; 0 disables IMG
     blocks: tuple[int, ...] | None = None  # scail2: transformer blocks; None = 3 evenly spaced ending with the last
@@ -122,6 +130,7 @@ class ImgLossConfig:
 class LossConfig:
     flow: FlowLossConfig = field(default_factory=FlowLossConfig)
     diffusion: DiffusionLossConfig = field(default_factory=DiffusionLossConfig)
+    dpo: DpoLossConfig = field(default_factory=DpoLossConfig)
     img: ImgLossConfig = field(default_factory=ImgLossConfig)
 
 

@@ -36,7 +36,7 @@ def save_model_folder(model: nn.Module, state: dict[str, torch.Tensor], path: Pa
 def export_final(model: nn.Module, config: Config, out: Path) -> list[Path]:
     """Write the run's deliverables into ``out``; returns their paths."""
     written = []
-    if config.train.method == "lora":
+    if config.train.method in ("lora", "dpo"):
         written.append(save_comfy_lora(model, config.lora.alpha, out / "lora.safetensors"))
         if not config.train.export_merged:
             return written

@@ -6,9 +6,11 @@ import torch
 from torch import nn
 
 from .config import Config
+from .dataset import Clip
 
 
-def build_objective(config: Config, device: torch.device) -> nn.Module:
+def build_objective(config: Config, device: torch.device, clips: list[Clip]) -> nn.Module:
+    """The objective for ``config``; it may check ``clips`` against what it needs (e.g. preference pairs)."""
     if config.model.backbone == "everybody_dance":
         from .ed_objective import EverybodyDanceObjective
 
@@ -17,6 +19,10 @@ def build_objective(config: Config, device: torch.device) -> nn.Module:
         from .dt_objective import DanceTogetherObjective
 
         return DanceTogetherObjective(config, device)
+    if config.train.method == "dpo":
+        from .scail2_dpo import Scail2DpoObjective
+
+        return Scail2DpoObjective(config, device, clips)
     from .scail2_objective import Scail2Objective
 
     return Scail2Objective(config, device)

@@ -72,6 +72,13 @@ def clip_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.r
     """A batch-of-one sample: a (reference frame, target window) pair from ``clip`` drawn with ``rng``."""
     a, b, swapped = sample_pair(rng, clip.meta.frames, options.frames, clip.meta.swap_pairs,
                                 options.swap_probability, options.sample_margin)
+    return pair_sample(clip, codec, options, rng, (a, b, swapped))
+
+
+def pair_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.random.Generator,
+                pair: tuple[int, int, bool]) -> Scail2Sample:
+    """The sample for reference frame ``a`` and the window starting at ``b`` (slots and augmentation from ``rng``)."""
+    a, b, swapped = pair
     target = resize_window(clip.window(range(b, b + options.frames)), options.width, options.height)
     reference = resize_window(clip.window([a]), options.width, options.height)
     people = len(clip.meta.ids)

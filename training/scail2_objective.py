@@ -36,7 +36,7 @@ class Scail2Objective(nn.Module):
         super().__init__()
         self.config = config
         self.transformer = build_model(config.model, config.seed)
-        if config.train.method == "lora":
+        if config.train.method in ("lora", "dpo"):
             add_lora(self.transformer, config.lora.targets, config.lora.rank, config.lora.alpha)
         img = config.losses.img
         self.probe = None

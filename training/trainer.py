@@ -67,7 +67,7 @@ def setup(config: Config) -> Run:
     """Build data, objective, optimiser; prepare them with accelerate. Raises ``InputError`` before any step."""
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.train.mixed_precision)
     clips = load_clips(config, accelerator)
-    objective = build_objective(config, accelerator.device)
+    objective = build_objective(config, accelerator.device, clips)
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.train.learning_rate, weight_decay=config.train.weight_decay)
     scheduler = _schedule(optimizer, config.train.warmup_steps)
