@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from choreograph.core.errors import InputError
 from choreograph.core.pose import wholebody as wb
 from choreograph.core.pose.sequence import PoseSequence
