@@ -15,7 +15,7 @@ import yaml
 
 from ..core.errors import InputError
 
-BACKBONES = ("scail2", "everybody_dance", "dance_together")
+BACKBONES = ("scail2", "everybody_dance", "dance_together", "dreamactor_m2")
 METHODS = ("full", "lora", "dpo")
 PRECISIONS = ("no", "fp16", "bf16")
 
@@ -71,6 +71,7 @@ class DataConfig:
     sample_margin: int = 30
     permute_slots: bool = True
     bone_scaling_probability: float = 0.3
+    lead_in_frames: int = 16  # dreamactor_m2: driving zeroed for the first second (SPEC §4.1) when frames exceed it
 
 
 @dataclass(frozen=True)

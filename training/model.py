@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..core.models.loading import DtypePolicy
 from ..core.models.wan_arch import SCAIL2, WanArch
 from ..core.models.wan_loader import build_wan, load_wan_transformer
 from .config import ArchConfig, ModelConfig
@@ -12,21 +13,23 @@ TEXT_TOKENS = 512  # Wan pads prompts to 512 umT5 tokens (sampling.wan_prompt)
 IMAGE_TOKENS = 257  # CLIP ViT-H penultimate layer
 
 
-def tiny_arch(sizes: ArchConfig) -> WanArch:
-    """A SCAIL-2 ``WanArch`` of the given sizes (20 input channels, 28 mask channels, 2×2 patches)."""
-    return WanArch(variant=SCAIL2, dim=sizes.dim, in_channels=20, out_channels=16, num_layers=sizes.num_layers,
-                   ffn_dim=sizes.ffn_dim, text_dim=sizes.text_dim, freq_dim=sizes.freq_dim, patch_size=(1, 2, 2),
-                   cross_attn_norm=True, image_dim=sizes.image_dim, pos_embed_seq_len=None, mask_channels=28,
-                   head_dim=sizes.head_dim)
+def tiny_arch(sizes: ArchConfig, variant: str = SCAIL2) -> WanArch:
+    """A ``WanArch`` of the given sizes: SCAIL-2 (20 input + 28 mask channels) or Wan-I2V (36 input channels)."""
+    scail = variant == SCAIL2
+    return WanArch(variant=variant, dim=sizes.dim, in_channels=20 if scail else 36, out_channels=16,
+                   num_layers=sizes.num_layers, ffn_dim=sizes.ffn_dim, text_dim=sizes.text_dim,
+                   freq_dim=sizes.freq_dim, patch_size=(1, 2, 2), cross_attn_norm=True, image_dim=sizes.image_dim,
+                   pos_embed_seq_len=None, mask_channels=28 if scail else None, head_dim=sizes.head_dim)
 
 
-def build_model(config: ModelConfig, seed: int) -> nn.Module:
+def build_model(config: ModelConfig, seed: int, variant: str = SCAIL2) -> nn.Module:
     """The checkpoint's network (float32, CPU) or a freshly initialised one (deterministic in ``seed``)."""
     if config.checkpoint is not None:
-        model = load_wan_transformer(config.checkpoint, expect=(SCAIL2,), input_name="model.checkpoint").model
+        model = load_wan_transformer(config.checkpoint, DtypePolicy(torch.float32), expect=(variant,),
+                                     input_name="model.checkpoint").model
     else:
         torch.manual_seed(seed)
-        model = build_wan(tiny_arch(config.arch))
+        model = build_wan(tiny_arch(config.arch, variant))
     if config.gradient_checkpointing:
         model.enable_gradient_checkpointing()
     return model.float().train()

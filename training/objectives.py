@@ -19,6 +19,10 @@ def build_objective(config: Config, device: torch.device, clips: list[Clip]) -> 
         from .dt_objective import DanceTogetherObjective
 
         return DanceTogetherObjective(config, device)
+    if config.model.backbone == "dreamactor_m2":
+        from .dreamactor_objective import DreamActorObjective
+
+        return DreamActorObjective(config, device)
     if config.train.method == "dpo":
         from .scail2_dpo import Scail2DpoObjective
 
