@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import torch
-from safetensors.torch import load_file
-
 from choreograph.training.config import load_config
 from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from safetensors.torch import load_file
 
 
 def _config(make_config, **train):
