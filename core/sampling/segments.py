@@ -67,10 +67,15 @@ def generate_segments(total: int, run: RunSegment, segment: int = SEGMENT_FRAMES
     ``history_frames`` is None for the first segment, else the last ``history`` frames generated so far.
     """
     plans = plan_segments(total, segment, history)
-    pieces: list[torch.Tensor] = []
+    out: torch.Tensor | None = None
+    written = 0
     for plan in plans:
-        previous = None if not pieces else torch.cat(pieces)[-history:] if history else None
+        previous = None if out is None or not history else out[max(written - history, 0):written]
         frames = run(plan, previous)
-        pieces.append(frames[plan.keep_from: plan.keep_from + plan.keep_count])
+        piece = frames[plan.keep_from: plan.keep_from + plan.keep_count]
+        if out is None:  # one output buffer, written in place: memory stays flat as videos get longer
+            out = piece.new_empty((total, *piece.shape[1:]))
+        out[written: written + piece.shape[0]] = piece
+        written += piece.shape[0]
         progress(plan.index + 1, len(plans))
-    return torch.cat(pieces)[:total]
+    return out
