@@ -89,6 +89,8 @@ class DanceTogetherObjective(nn.Module):
         self.vae, self.image_encoder = model.vae.requires_grad_(False), model.image_encoder.requires_grad_(False)
         for module in (self.unet, self.adapter, self.face_encoder):
             module.train().requires_grad_(True)
+        if config.model.gradient_checkpointing:
+            self.unet.enable_gradient_checkpointing()
         self.settings = SvdSettings()
         self.options = sample_options(config)
 

@@ -72,6 +72,10 @@ class EverybodyDanceObjective(nn.Module):
             module.requires_grad_(True)
         for name, p in self.denoising_unet.named_parameters():
             p.requires_grad_(not keys.is_motion_key(name))
+        if config.model.gradient_checkpointing:
+            raise InputError("model.gradient_checkpointing", "everybody_dance cannot recompute blocks in backward: "
+                             "reference attention is switched on only during the forward pass",
+                             "set gradient_checkpointing: false (or lower the resolution / batch)")
         self.blocks = img.matching_blocks(m.config, config.losses.img.matching_layers)
         self.register_buffer("alphas_cumprod", vp.zero_snr_alphas_cumprod().float(), persistent=False)
         self.options = sample_options(config)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.utils import DistributedDataParallelKwargs
 from torch import nn
 
 from ..core.errors import InputError
@@ -65,7 +66,10 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_s
 
 def setup(config: Config) -> Run:
     """Build data, objective, optimiser; prepare them with accelerate. Raises ``InputError`` before any step."""
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.train.mixed_precision)
+    # EverybodyDance skips the ReferenceNet on reference-dropout steps: DDP must not wait for its gradients.
+    unused = DistributedDataParallelKwargs(find_unused_parameters=config.model.backbone == "everybody_dance")
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.train.mixed_precision,
+                              kwargs_handlers=[unused])
     clips = load_clips(config, accelerator)
     objective = build_objective(config, accelerator.device, clips)
     params = [p for p in objective.parameters() if p.requires_grad]

@@ -67,6 +67,8 @@ def test_bad_everybody_dance_configs_are_refused(ed_config, tmp_path):
         setup(ed_config(train={"method": "lora"}))
     with pytest.raises(InputError, match="model.animate_anyone"):
         setup(ed_config(model={"animate_anyone": {"block_out_chanels": [32]}}))
+    with pytest.raises(InputError, match="gradient_checkpointing"):
+        setup(ed_config(model={"gradient_checkpointing": True}))
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="lacks"):
         setup(ed_config(model={"checkpoint": str(tmp_path / "empty")}))
