@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,13 @@ def make_batch(run: Run, rng: np.random.Generator):
     return run.network.make_batch(run.clips, rng)
 
 
+def _batch_for(run: Run, step: int) -> tuple[object, torch.Generator]:
+    """Step ``step``'s batch and noise generator; a pure function of (seed, step, process), so it may be built
+    ahead on another thread without changing the run."""
+    rng, generator = step_generators(run.config.seed, step, run.accelerator.process_index)
+    return make_batch(run, rng), generator
+
+
 def losses(run: Run, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """The objective's loss terms for one batch; ``loss`` is what is minimised."""
     with run.accelerator.autocast():
@@ -138,19 +146,24 @@ def fit(run: Run, resume: str | bool | None = None, stop_after: int | None = Non
     out = Path(config.output_dir)
     metrics = MetricsLog(out)
     step = start = resume_step(run, resume)
-    while step < t.steps and (stop_after is None or step < stop_after):
-        tick = time.perf_counter()
-        rng, generator = step_generators(config.seed, step, run.accelerator.process_index)
-        terms = losses(run, make_batch(run, rng), generator)
-        optimise(run, terms)
-        step += 1
-        if step % t.log_every == 0 or step == t.steps:
-            _report(run, step, terms, time.perf_counter() - tick, metrics)
-        if step % t.checkpoint_every == 0 or step == t.steps:
-            run.accelerator.wait_for_everyone()
-            if run.accelerator.is_main_process:
-                save_checkpoint(out / "checkpoints", step, run.network, run.optimizer, run.scheduler,
-                                t.keep_checkpoints)
+    last = t.steps if stop_after is None else min(t.steps, stop_after)
+    with ThreadPoolExecutor(max_workers=1) as loader:  # the next batch is read while this one trains
+        pending = loader.submit(_batch_for, run, step) if step < last else None
+        while pending is not None and step < last:
+            tick = time.perf_counter()
+            batch, generator = pending.result()
+            if step + 1 < last:
+                pending = loader.submit(_batch_for, run, step + 1)
+            terms = losses(run, batch, generator)
+            optimise(run, terms)
+            step += 1
+            if step % t.log_every == 0 or step == t.steps:
+                _report(run, step, terms, time.perf_counter() - tick, metrics)
+            if step % t.checkpoint_every == 0 or step == t.steps:
+                run.accelerator.wait_for_everyone()
+                if run.accelerator.is_main_process:
+                    save_checkpoint(out / "checkpoints", step, run.network, run.optimizer, run.scheduler,
+                                    t.keep_checkpoints)
     run.accelerator.wait_for_everyone()
     return start, step
 
