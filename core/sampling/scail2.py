@@ -96,8 +96,9 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
                     settings: FlowSettings, segment: int = SEGMENT_FRAMES, history: int = HISTORY_FRAMES,
                     progress: Progress = no_progress) -> torch.Tensor:
     """Frames ``(T,H,W,3)`` in 0..1: SCAIL-2 over 81-frame segments continued from 5 decoded history frames."""
-    from ..conditioning.binding_slots import driving_mask28, reference_mask28
+    from ..conditioning.binding_slots import check_background, driving_mask28, reference_mask28
 
+    check_background(video.driving_colour_mask.float().cpu().numpy(), video.mode, "pose_video_mask")
     total = video.driving.shape[0]
     plans = plan_segments(total, segment, history)
     reference = codec.encode(video.reference[None])

@@ -63,6 +63,11 @@ def test_frame_count_not_4k_plus_1_is_padded(tiny_scail2, tiny_codec):
     assert out.shape[0] == 3  # run as 5 frames (4k+1), mirrored tail dropped
 
 
+def test_mask_background_must_match_the_mode(tiny_scail2, tiny_codec):
+    with pytest.raises(InputError, match="replacement"):  # a black background has no environment switch
+        generate_scail2(tiny_scail2, tiny_codec, _video(5, mode="replacement"), _prompt(), FlowSettings(steps=1))
+
+
 def test_resolution_and_mismatched_inputs_are_refused():
     good = _video(5)
     with pytest.raises(InputError, match="multiples of 32"):
