@@ -128,11 +128,14 @@ class Clip:
         except (OSError, KeyError, ValueError) as err:
             raise _fail(path, f"has unreadable poses.npz / masks.npz ({type(err).__name__}: {err})") from err
         self._check(path, frames, width, height, ids)
-        visible = _unpack(self._packed["visible"], width)
-        self.meta = ClipMeta(path, fps, width, height, frames, ids, swap_pairs(visible))
+        visible = self._packed["visible"]
+        cx = np.concatenate([centroids_x(_unpack(visible[t:t + 1], width)) for t in range(frames)])
+        self.meta = ClipMeta(path, fps, width, height, frames, ids, swaps_from_centroids(cx))
 
     def _check(self, path: Path, frames: int, width: int, height: int, ids: tuple[int, ...]) -> None:
         """Tracks, masks and frame files must agree on frames, identities and size."""
+        if frames < 1 or not ids:
+            raise _fail(path, f"has {frames} frames and {len(ids)} identities; training needs people in frames")
         want = (frames, len(ids), 133, 3)
         if self._keypoints.shape != want:
             raise _fail(path, f"has keypoints {self._keypoints.shape}, expected {want}: its tracks are "
@@ -181,14 +184,23 @@ def list_clips(root: str | Path) -> list[Path]:
     return clips
 
 
+def centroids_x(masks: np.ndarray) -> np.ndarray:
+    """``(T, P)`` horizontal centroid of each ``(T, P, H, W)`` mask, NaN where the mask is empty."""
+    area = masks.sum(axis=(2, 3))
+    xs = np.arange(masks.shape[3])
+    return np.where(area > 0, (masks.sum(axis=2) * xs).sum(-1) / np.maximum(area, 1), np.nan)
+
+
 def swap_pairs(masks: np.ndarray) -> np.ndarray:
     """(a, b) frame pairs whose left-to-right order of the identities present in both differs (SPEC §1.5).
 
     ``masks`` ``(T, P, H, W)``; order is by the horizontal centroid of each visible mask.
     """
-    area = masks.sum(axis=(2, 3))
-    xs = np.arange(masks.shape[3])
-    cx = np.where(area > 0, (masks.sum(axis=2) * xs).sum(-1) / np.maximum(area, 1), np.nan)
+    return swaps_from_centroids(centroids_x(masks))
+
+
+def swaps_from_centroids(cx: np.ndarray) -> np.ndarray:
+    """``swap_pairs`` from ``(T, P)`` centroids (NaN = absent)."""
     left_of = cx[:, :, None] < cx[:, None, :]  # (T, P, P)
     seen = ~np.isnan(cx)
     both = seen[:, :, None] & seen[:, None, :]
