@@ -14,7 +14,6 @@ from ..core.errors import InputError
 from ..core.faces.arcface import ArcFace, embed_faces
 from ..core.faces.embeds import FaceEmbeds
 from ..core.models.cache import cached, file_stamp
-from ..core.models.files import ModelFile, locate_model
 from ..core.models.loading import DtypePolicy
 from ..core.models.stable_animator.generate import MaskPoseVideo, decode_latents, generate_latents
 from ..core.models.stable_animator.loader import DanceTogetherModel, load_dance_together
@@ -23,20 +22,13 @@ from ..core.sampling.edm import SvdSettings
 from ..core.sampling.tiles import TILE_FRAMES, TILE_OVERLAP
 from . import _inputs as I
 from ._host import model_file_names, model_search_dirs, progress_bar, resolve_input_path
+from ._models import DEVICES, DTYPES, NONE, chosen_model_file, optional_model_file, resolve_device
 from ._types import CHARACTERS, DANCE_TOGETHER_MODEL, FACE_EMBEDS, POSE
 
 CATEGORY = "Choreograph/dance_together"
-NONE = "none"
 WEIGHTS_FOLDER = "stable_animator"  # unet / pose_net / face_encoder (.pth as released, or .safetensors)
 SVD_FOLDER = "diffusers"  # the SVD-xt diffusers release (vae/, image_encoder/)
 FACE_FOLDER = "insightface"  # ArcFace recognition ONNX, e.g. models/antelopev2/glintr100.onnx
-DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
-
-
-def _weights(name: str, folder: str, input_name: str) -> Path:
-    if not name or name == NONE:
-        raise InputError(input_name, "no file chosen", f"put the file in models/{folder} and pick it")
-    return locate_model(ModelFile(name, folder), model_search_dirs(folder), download=False)
 
 
 def _svd_folder(value: str) -> Path:
@@ -45,14 +37,6 @@ def _svd_folder(value: str) -> Path:
         if (directory / value).is_dir():
             return directory / value
     return resolve_input_path(value, "svd_folder")
-
-
-def _device(choice: str) -> str:
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise InputError("device", "CUDA is not available on this machine", "choose auto or cpu")
-    return choice
 
 
 class ChoreoMaskPoseLoader:
@@ -79,16 +63,16 @@ class ChoreoMaskPoseLoader:
             "svd_folder": I.text("SVD-xt diffusers folder (name under models/diffusers or a path) holding vae/ and "
                                  "image_encoder/.", default="stable-video-diffusion-img2vid-xt"),
             "weight_dtype": I.choice("Dtype the networks run in; fp16 on GPUs, fp32 on CPU.", tuple(DTYPES), "fp16"),
-            "device": I.choice("Where the model runs; auto picks CUDA when available.", ("auto", "cuda", "cpu")),
+            "device": I.choice("Where the model runs; auto picks CUDA when available.", DEVICES),
         }}
 
     def run(self, unet: str, pose_net: str, face_encoder: str, svd_folder: str, weight_dtype: str = "fp16",
             device: str = "auto"):
-        paths = {"unet": _weights(unet, WEIGHTS_FOLDER, "unet"),
-                 "pose_net": _weights(pose_net, WEIGHTS_FOLDER, "pose_net"),
-                 "face_encoder": _weights(face_encoder, WEIGHTS_FOLDER, "face_encoder"),
+        paths = {"unet": chosen_model_file(unet, WEIGHTS_FOLDER, "unet"),
+                 "pose_net": chosen_model_file(pose_net, WEIGHTS_FOLDER, "pose_net"),
+                 "face_encoder": chosen_model_file(face_encoder, WEIGHTS_FOLDER, "face_encoder"),
                  "svd_folder": _svd_folder(svd_folder)}
-        target = _device(device)
+        target = resolve_device(device)
         key = (tuple(file_stamp(p) for p in paths.values()), weight_dtype, target)
         model = cached("dance_together", key, lambda: load_dance_together(
             **paths, policy=DtypePolicy(DTYPES[weight_dtype]), device=target))
@@ -123,8 +107,8 @@ class ChoreoMultiFaceEmbeds:
     def run(self, reference_image: torch.Tensor, reference_poses: PoseSequence, characters: CharacterSet,
             arcface_model: str = NONE):
         image = reference_image[0] if reference_image.ndim == 4 else reference_image
-        arcface = None if arcface_model in (NONE, "") else ArcFace(_weights(arcface_model, FACE_FOLDER,
-                                                                            "arcface_model"))
+        arcface_path = optional_model_file(arcface_model, FACE_FOLDER, "arcface_model")
+        arcface = None if arcface_path is None else ArcFace(arcface_path)
         by_reference = embed_faces(arcface, image.cpu().numpy(), reference_poses)
         ids = [c.reference_id for c in characters.characters]
         picked = by_reference.for_tracks(ids, "reference_poses")

@@ -6,8 +6,6 @@ character slots and masks (for the Identity Matching Graph diagnostic) from the 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
@@ -24,33 +22,17 @@ from ..core.models.animate_anyone.sampler import (
 )
 from ..core.models.animate_anyone.sampler import encode_reference as encode
 from ..core.models.cache import cached, file_stamp
-from ..core.models.files import ModelFile, locate_model
 from ..core.pose.sequence import PoseSequence
 from ..core.render.masks import IdentityMasks
 from ..core.sampling.context_windows import CONTEXT_FRAMES, CONTEXT_OVERLAP, ContextSchedule
 from ..core.sampling.ddim import DdimSettings
 from . import _inputs as I
-from ._host import model_file_names, model_search_dirs, progress_bar
+from ._host import model_file_names, progress_bar
+from ._models import DEVICES, DTYPES, NONE, chosen_model_file, optional_model_file, resolve_device
 from ._types import ANIMATE_ANYONE_MODEL, CHARACTERS, MASKS, POSE, REFERENCE_BANK
 
 CATEGORY = "Choreograph/reference_net"
 FOLDER = "animate_anyone"  # Moore's pretrained_weights/ layout: the four .pth, sd-vae-ft-mse/, image_encoder/
-NONE = "none"
-DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
-
-
-def _weights(name: str, input_name: str) -> Path:
-    if not name or name == NONE:
-        raise InputError(input_name, "no file chosen", f"put the file in models/{FOLDER} and pick it")
-    return locate_model(ModelFile(name, FOLDER), model_search_dirs(FOLDER), download=False)
-
-
-def _device(choice: str) -> str:
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise InputError("device", "CUDA is not available on this machine", "choose auto or cpu")
-    return choice
 
 
 class ChoreoReferenceNetLoader:
@@ -78,19 +60,19 @@ class ChoreoReferenceNetLoader:
             "image_encoder": I.choice("image_encoder/pytorch_model.bin (or .safetensors) of "
                                       "sd-image-variations-diffusers (CLIP ViT-L/14).", files),
             "weight_dtype": I.choice("Dtype the networks run in; fp16 on GPUs, fp32 on CPU.", tuple(DTYPES), "fp16"),
-            "device": I.choice("Where the model runs; auto picks CUDA when available.", ("auto", "cuda", "cpu")),
+            "device": I.choice("Where the model runs; auto picks CUDA when available.", DEVICES),
         }}
 
     def run(self, reference_unet: str, denoising_unet: str, motion_module: str, pose_guider: str,
             ref_pose_guider: str, vae: str, image_encoder: str, weight_dtype: str = "fp16", device: str = "auto"):
         files = AnimateAnyoneFiles(
-            reference_unet=_weights(reference_unet, "reference_unet"),
-            denoising_unet=_weights(denoising_unet, "denoising_unet"),
-            motion_module=_weights(motion_module, "motion_module"),
-            pose_guider=_weights(pose_guider, "pose_guider"),
-            vae=_weights(vae, "vae"), image_encoder=_weights(image_encoder, "image_encoder"),
-            ref_pose_guider=None if ref_pose_guider in (NONE, "") else _weights(ref_pose_guider, "ref_pose_guider"))
-        target = _device(device)
+            reference_unet=chosen_model_file(reference_unet, FOLDER, "reference_unet"),
+            denoising_unet=chosen_model_file(denoising_unet, FOLDER, "denoising_unet"),
+            motion_module=chosen_model_file(motion_module, FOLDER, "motion_module"),
+            pose_guider=chosen_model_file(pose_guider, FOLDER, "pose_guider"),
+            vae=chosen_model_file(vae, FOLDER, "vae"), image_encoder=chosen_model_file(image_encoder, FOLDER, "image_encoder"),
+            ref_pose_guider=optional_model_file(ref_pose_guider, FOLDER, "ref_pose_guider"))
+        target = resolve_device(device)
         stamps = tuple(file_stamp(p) if p else None for p in vars(files).values())
         models = cached("animate_anyone", (stamps, weight_dtype, target),
                         lambda: load_animate_anyone(files, DTYPES[weight_dtype], target))

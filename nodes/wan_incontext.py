@@ -2,12 +2,9 @@
 sample SCAIL-2 or DreamActor-M2 into frames; thin wrappers over ``core.models`` and ``core.sampling``."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from ..core.errors import InputError
-from ..core.models.files import ModelFile, locate_model
 from ..core.models.loading import DtypePolicy
 from ..core.models.rope import POOL_AVERAGE, POOL_MIDPOINT
 from ..core.models.scail2 import MODES
@@ -19,27 +16,12 @@ from ..core.sampling.segments import HISTORY_FRAMES, SEGMENT_FRAMES
 from ..core.sampling.solvers import FLOW_SOLVERS, FlowSettings
 from ..core.sampling.wan_prompt import WanPrompt
 from . import _inputs as I
-from ._host import model_file_names, model_search_dirs, progress_bar, resolve_input_path
+from ._host import model_file_names, progress_bar, resolve_input_path
+from ._models import DEVICES, DTYPES, NONE, chosen_model_file, resolve_device
 from ._types import WAN_MODELS, WAN_PROMPT
 
 CATEGORY = "Choreograph/wan"
-NONE = "none"
-DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 FP8_CHOICES = ("keep", "quantize", "upcast")
-
-
-def _model_path(name: str, folder: str, input_name: str) -> Path:
-    if not name or name == NONE:
-        raise InputError(input_name, "no file chosen", f"put a file in models/{folder} and pick it")
-    return locate_model(ModelFile(name, folder), model_search_dirs(folder), download=False)
-
-
-def _device(choice: str) -> str:
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise InputError("device", "CUDA is not available on this machine", "choose auto or cpu")
-    return choice
 
 
 class ChoreoWanModelLoader:
@@ -66,7 +48,7 @@ class ChoreoWanModelLoader:
             "fp8": I.choice("keep: fp8 layers of an fp8_scaled file stay 8-bit and are upcast per layer when they "
                             "run; quantize: also store a 16-bit file's block weights in fp8 (half the memory); "
                             "upcast: dequantise everything at load.", FP8_CHOICES),
-            "device": I.choice("Where the model runs; auto picks CUDA when available.", ("auto", "cuda", "cpu")),
+            "device": I.choice("Where the model runs; auto picks CUDA when available.", DEVICES),
         }, "optional": {
             "lora_name": I.choice("Optional Wan LoRA from models/loras (ComfyUI lora_A/lora_B + alpha, or kohya), "
                                   "merged into the weights at load.", [NONE] + model_file_names("loras")),
@@ -78,10 +60,10 @@ class ChoreoWanModelLoader:
 
     def run(self, model_name: str, vae_name: str, weight_dtype: str = "bf16", fp8: str = "keep",
             device: str = "auto", lora_name: str = NONE, lora_strength: float = 1.0, blocks_on_gpu: int = -1):
-        loras = () if lora_name in (NONE, "") else ((_model_path(lora_name, "loras", "lora_name"), lora_strength),)
-        models = load_wan_models(_model_path(model_name, "diffusion_models", "model_name"),
-                                 _model_path(vae_name, "vae", "vae_name"), DtypePolicy(DTYPES[weight_dtype], fp8),
-                                 _device(device), loras, None if blocks_on_gpu < 0 else blocks_on_gpu)
+        loras = () if lora_name in (NONE, "") else ((chosen_model_file(lora_name, "loras", "lora_name"), lora_strength),)
+        models = load_wan_models(chosen_model_file(model_name, "diffusion_models", "model_name"),
+                                 chosen_model_file(vae_name, "vae", "vae_name"), DtypePolicy(DTYPES[weight_dtype], fp8),
+                                 resolve_device(device), loras, None if blocks_on_gpu < 0 else blocks_on_gpu)
         arch = models.transformer.arch
         summary = (f"{arch.variant}: {arch.num_layers} blocks, dim {arch.dim}, {arch.in_channels} input channels"
                    + (f", {arch.mask_channels} mask channels" if arch.mask_channels else ""))
@@ -113,8 +95,8 @@ def _encode_reference(clip_vision_name: str, reference_image: torch.Tensor | Non
     if reference_image is None:
         raise InputError("reference_image", "is needed to encode with clip_vision_name",
                          "connect the reference image, or a CLIP_VISION_OUTPUT instead")
-    path = _model_path(clip_vision_name, "clip_vision", "clip_vision_name")
-    device = _device("auto")
+    path = chosen_model_file(clip_vision_name, "clip_vision", "clip_vision_name")
+    device = resolve_device("auto")
     encoder = cached("clip_vision", (file_stamp(path), device), lambda: load_clip_vision(path, device=device))
     return encoder.encode(_frames(reference_image)[0])
 
