@@ -125,6 +125,7 @@ class ImgLossConfig:
     blocks: tuple[int, ...] | None = None  # scail2: transformer blocks; None = 3 evenly spaced ending with the last
     matching_layers: int = 3  # everybody_dance: UNet levels from the mid block up (SPEC §1.3)
     variant: str = "linear"
+    mask_resize: str = "nearest"  # scail2: masks → token grid, "nearest" (SPEC §1.2) or "area" (soft coverage)
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,7 @@ def validate(config: Config) -> Config:
     _choice(t.method, METHODS, "train.method")
     _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
     _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
+    _choice(config.losses.img.mask_resize, ("nearest", "area"), "losses.img.mask_resize")
     for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae)):
         if path is not None and not Path(path).exists():
             raise InputError("config", f"{where} '{path}' does not exist", f"fix the path or remove {where}")

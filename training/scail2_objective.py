@@ -42,7 +42,7 @@ class Scail2Objective(nn.Module):
         self.probe = None
         if img.weight > 0:
             blocks = list(img.blocks) if img.blocks else default_blocks(len(self.transformer.blocks))
-            self.probe = WanMatchingProbe(self.transformer, blocks)
+            self.probe = WanMatchingProbe(self.transformer, blocks, img.mask_resize)
         self.codec = make_codec(config.model.vae, device)
         self.options = sample_options(config)
 

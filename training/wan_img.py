@@ -6,6 +6,10 @@ formed exactly as the block forms them (``to_q``/``to_k``, RMS norm across heads
 ``core.losses.img_loss`` scores, per latent frame, how much each person's queries go to their own reference. Wan's
 ``to_k`` has a bias, so keys outside the reference masks are one shared constant vector — still a common sink,
 just not at logit 0 as in SD1.5 (SPEC §1.2).
+
+Masks reach the token grid by nearest resizing (SPEC §1.2) or, optionally, as area coverage fractions: on coarse
+grids (tiny training sizes) nearest sampling drops small people entirely, while soft coverage weights every token by
+how much of it a person fills — the MQA sums take soft masks unchanged.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from torch import nn
 
 from ..core.losses.img_loss import MatchingScore, matching_score, union_masked
 from ..core.models.scail2 import token_layout
+
+
+NEAREST, AREA = "nearest", "area"
 
 
 def default_blocks(num_layers: int, count: int = 3) -> list[int]:
@@ -33,11 +40,14 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
 class WanMatchingProbe:
     """Captures self-attention inputs of ``blocks`` during a forward pass and turns them into IC scores."""
 
-    def __init__(self, model: nn.Module, blocks: list[int]) -> None:
+    def __init__(self, model: nn.Module, blocks: list[int], mask_resize: str = NEAREST) -> None:
         count = len(model.blocks)
         bad = [b for b in blocks if not -count <= b < count]
         if bad:
             raise ValueError(f"IMG blocks {bad} do not exist; the model has {count} blocks")
+        if mask_resize not in (NEAREST, AREA):
+            raise ValueError(f"mask_resize must be {NEAREST!r} or {AREA!r}, not {mask_resize!r}")
+        self._resize = mask_resize
         self._attention = [model.blocks[b].attn1 for b in blocks]
         self._patch = tuple(model.config.patch_size)
         self._heads = model.config.num_attention_heads
@@ -69,8 +79,8 @@ class WanMatchingProbe:
         ref_start = layout["extra_refs"]
         video_start = ref_start + layout["ref"]
         spans = (slice(ref_start, video_start), slice(video_start, video_start + layout["video"]))
-        gen = F.interpolate(gen_masks.flatten(0, 1).float(), size=grid, mode="nearest").flatten(2)
-        ref = F.interpolate(ref_masks.float(), size=grid, mode="nearest").flatten(2)
+        gen = F.interpolate(gen_masks.flatten(0, 1).float(), size=grid, mode=self._resize).flatten(2)
+        ref = F.interpolate(ref_masks.float(), size=grid, mode=self._resize).flatten(2)
         ref = ref.repeat_interleave(f, 0)
         match = match.repeat_interleave(f, 0)
         return [self._score(attention, x, rotary, spans, gen, ref, match, f)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from choreograph.core.losses.img_loss import matching_loss
@@ -78,3 +79,19 @@ def test_img_gradient_reaches_query_and_key_projections(clip_root):
     probe.clear()
     _run(model, sample)
     assert probe._captured == []  # hooks are gone
+
+
+def test_area_masks_keep_small_people_that_nearest_drops(clip_root):
+    model, sample = _model_and_sample(clip_root)
+    nearest, area = WanMatchingProbe(model, [1]), WanMatchingProbe(model, [1], mask_resize="area")
+    small = torch.zeros_like(sample.gen_masks)
+    small[..., 0, 20:26, 20:26] = True  # 6×6 px: no 16×16 token centre falls inside
+    small[..., 1, 40:60, 40:60] = True
+    reference = small[:, 0]
+    with torch.no_grad():
+        _run(model, sample)
+    args = (sample.latent.shape, small, reference, sample.match)
+    assert not bool(nearest.scores(*args)[0].valid.any())
+    assert bool(area.scores(*args)[0].valid.all())
+    with pytest.raises(ValueError):
+        WanMatchingProbe(model, [1], mask_resize="bicubic")
