@@ -20,7 +20,6 @@ from torch import nn
 from ..core.losses.img_loss import MatchingScore, matching_score, union_masked
 from ..core.models.scail2 import token_layout
 
-
 NEAREST, AREA = "nearest", "area"
 
 
