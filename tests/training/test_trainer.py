@@ -103,3 +103,18 @@ def test_trained_model_and_pixel_codec_drive_the_scail2_sampler(make_config, cli
     text = torch.zeros(1, 4, model.config.text_dim)
     result = generate_scail2(model, PixelCodec(), video, WanPrompt(text, text), FlowSettings(steps=2, solver="euler"))
     assert result.shape == (5, 64, 64, 3) and bool(torch.isfinite(result).all())
+
+
+def test_identity_matching_is_learned_on_the_wan_self_attention(make_config):
+    config = make_config(data={"swap_probability": 1.0}, train={"learning_rate": 3e-3},
+                         model={"arch": {"dim": 64, "num_layers": 2, "ffn_dim": 128, "head_dim": 32,
+                                         "text_dim": 16, "freq_dim": 16}},
+                         losses={"img": {"weight": 1.0, "mask_resize": "area"}})
+    run = setup(load_config(config))
+    batch = make_batch(run, step_generators(0, 1, 0)[0])
+    history = []
+    for _ in range(10):
+        terms = losses(run, batch, torch.Generator().manual_seed(0))
+        history.append(float(terms["img"].detach()))
+        optimise(run, terms)
+    assert history[0] > 0.3 and history[-1] < 0.5 * history[0]
