@@ -63,6 +63,21 @@ def node_affinities(queries: torch.Tensor, keys: torch.Tensor, gen_masks: torch.
     return total.mean(dim=1)
 
 
+def edge_weights(similarity: torch.Tensor) -> torch.Tensor:
+    """Eq. 6: ``w(r_i, g_j) = S_{j,i} / (Σ_i' S_{j,i'} + γ)``; rows of empty generated masks stay 0."""
+    return similarity / (similarity.sum(-1, keepdim=True) + GAMMA)
+
+
+def partner_share(weights: torch.Tensor, partner: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 7's numerator ``Σ_j w(r_π(j), g_j)`` and denominator ``Σ_{j,i} w(r_i, g_j)`` per frame, over kept j.
+
+    ``partner`` ``(B', n)`` long (−1 allowed where ``keep`` is False), ``keep`` ``(B', n)`` bool.
+    """
+    right = weights.gather(-1, partner.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    kept = keep.to(weights.dtype)
+    return (right * kept).sum(-1), (weights.sum(-1) * kept).sum(-1)
+
+
 def matching_score(queries: torch.Tensor, keys: torch.Tensor, gen_masks: torch.Tensor, ref_masks: torch.Tensor,
                    match: torch.Tensor, chunk: int = QUERY_CHUNK) -> MatchingScore:
     """IC score ``C = Σ_j w(r_π(j), g_j) / Σ_{j,i} w(r_i, g_j)`` per frame (Eqs. 6–7).
@@ -71,13 +86,9 @@ def matching_score(queries: torch.Tensor, keys: torch.Tensor, gen_masks: torch.T
     with an empty (resized) mask are skipped; frames with none left, or fewer than two reference characters (C
     would be trivially 1), are marked invalid.
     """
-    s = node_affinities(queries, keys, gen_masks, ref_masks, chunk)
-    weights = s / (s.sum(-1, keepdim=True) + GAMMA)
+    weights = edge_weights(node_affinities(queries, keys, gen_masks, ref_masks, chunk))
     present = (gen_masks.sum(-1) > 0) & (match >= 0)
-    right = weights.gather(-1, match.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    keep = present.to(weights.dtype)
-    numerator = (right * keep).sum(-1)
-    denominator = (weights.sum(-1) * keep).sum(-1)
+    numerator, denominator = partner_share(weights, match, present)
     valid = present.any(-1) & ((ref_masks.sum(-1) > 0).sum(-1) >= 2)
     score = torch.where(valid, numerator / denominator.clamp_min(GAMMA), torch.ones_like(numerator))
     return MatchingScore(score, valid)

@@ -12,16 +12,17 @@ the softmax runs in fp32. Everything is differentiable (``to_q``/``to_k`` get gr
 """
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
 
+from ...losses.img_loss import GAMMA as EDGE_EPS
+from ...losses.img_loss import QUERY_CHUNK as ROW_CHUNK
+from ...losses.img_loss import edge_weights, node_affinities, partner_share, union_masked
 from .config import AnimateAnyoneConfig
 
-EDGE_EPS = 1e-8  # γ in Eq. 6
-ROW_CHUNK = 1024
+__all__ = ["EDGE_EPS", "affinities", "block_edge_weights", "edge_weights", "ic_score", "level_size", "mask_tokens",
+           "matching_blocks"]
 
 
 def matching_blocks(config: AnimateAnyoneConfig, count: int = 3) -> tuple[str, ...]:
@@ -59,28 +60,14 @@ def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
 
 def affinities(attn: Attention, generated: torch.Tensor, reference: torch.Tensor, generated_masks: torch.Tensor,
                reference_masks: torch.Tensor, chunk: int = ROW_CHUNK) -> torch.Tensor:
-    """``S`` (Eq. 5) averaged over heads: ``(B', n, m)``.
+    """``S`` (Eq. 5) averaged over heads: ``(B', n, m)``, through this block's own ``to_q``/``to_k``.
 
     ``generated`` ``(B', L, c)`` attn1 input of the denoising stream; ``reference`` ``(B', L, c)`` bank (repeated per
-    frame); masks ``(B', n, L)`` and ``(B', m, L)`` at this level.
+    frame); masks ``(B', n, L)`` and ``(B', m, L)`` at this level. The maths is the IMG loss's (core/losses).
     """
-    union = reference_masks.sum(1).clamp(0, 1).unsqueeze(-1)
-    keys = _heads(attn.to_k(reference * union.to(reference.dtype)), attn.heads).float()
-    scale = 1.0 / math.sqrt(keys.shape[-1])
-    used = torch.nonzero(generated_masks.sum((0, 1)) > 0).flatten()
-    total = generated.new_zeros((generated.shape[0], attn.heads, generated_masks.shape[1],
-                                 reference_masks.shape[1]), dtype=torch.float32)
-    for rows in used.split(chunk):
-        queries = _heads(attn.to_q(generated[:, rows]), attn.heads).float()
-        weights = torch.softmax(queries @ keys.transpose(-1, -2) * scale, dim=-1)
-        to_refs = weights @ reference_masks.float().transpose(1, 2).unsqueeze(1)  # (B', nh, r, m)
-        total = total + generated_masks[:, :, rows].float().unsqueeze(1) @ to_refs
-    return total.mean(1)
-
-
-def edge_weights(similarity: torch.Tensor, eps: float = EDGE_EPS) -> torch.Tensor:
-    """Eq. 6: ``w(r_i, g_j) = S_{j,i} / (Σ_i' S_{j,i'} + γ)``; rows of empty generated masks stay 0."""
-    return similarity / (similarity.sum(-1, keepdim=True) + eps)
+    keys = _heads(attn.to_k(union_masked(reference, reference_masks)), attn.heads)
+    queries = _heads(attn.to_q(generated), attn.heads)
+    return node_affinities(queries, keys, generated_masks, reference_masks, chunk)
 
 
 def ic_score(weights: torch.Tensor, partner: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,11 +76,8 @@ def ic_score(weights: torch.Tensor, partner: torch.Tensor) -> tuple[torch.Tensor
     ``partner`` ``(B', n)`` long: reference index π(j), or −1 for characters to skip. Returns ``(C, valid)``;
     frames with no usable character are invalid (C = 0 there).
     """
-    keep = (partner >= 0).float()
-    picked = weights.gather(-1, partner.clamp_min(0).unsqueeze(-1)).squeeze(-1) * keep
-    denominator = (weights.sum(-1) * keep).sum(-1)
-    valid = denominator > 0
-    return picked.sum(-1) / denominator.clamp_min(EDGE_EPS), valid
+    numerator, denominator = partner_share(weights, partner, partner >= 0)
+    return numerator / denominator.clamp_min(EDGE_EPS), denominator > 0
 
 
 def block_edge_weights(attn: Attention, generated: torch.Tensor, bank: torch.Tensor, latent_hw: tuple[int, int],
