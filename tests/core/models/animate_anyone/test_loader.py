@@ -25,7 +25,7 @@ def loaded(saved):
     return load_animate_anyone(saved[1], dtype=torch.float32)
 
 
-def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
+def _assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
     for k in sa:
@@ -43,7 +43,7 @@ def test_round_trip_restores_every_network(saved, loaded):
     models, _ = saved
     assert loaded.config == TINY
     for name in ("reference_unet", "denoising_unet", "pose_guider", "ref_pose_guider", "vae", "image_encoder"):
-        _same_weights(getattr(models, name), getattr(loaded, name))
+        _assert_same_weights(getattr(models, name), getattr(loaded, name))
     assert set(loaded.reader.attentions) == set(models.reader.attentions)
 
 
@@ -52,7 +52,7 @@ def test_pth_files_load_through_weights_only(saved, tmp_path):
     pth = tmp_path / "pose_guider.pth"
     torch.save(models.pose_guider.state_dict(), pth)
     loaded = load_animate_anyone(dataclasses.replace(files, pose_guider=pth), dtype=torch.float32)
-    _same_weights(models.pose_guider, loaded.pose_guider)
+    _assert_same_weights(models.pose_guider, loaded.pose_guider)
 
 
 class _Exploit:
