@@ -1,19 +1,24 @@
 """Write the UI (editor) form of the demo and example workflows from their API form, with Note nodes.
 
 ComfyUI's API form has no place for notes, so the explanations live here and are added as ``Note`` nodes (left
-of the graph, stacked) after ``python -m choreograph convert --to ui``. Run after editing an API workflow:
+of the graph, stacked) to what the pack's converter (``python -m choreograph convert --to ui``) makes of
+``workflows/api/<name>.json``; the result is ``workflows/<name>.json``. Graphs that use native ComfyUI nodes
+(``needs_weights/native/``) get those nodes' schemas from ``NATIVE`` below (input names and order as in ComfyUI).
+Run after editing an API workflow:
 
-    python scripts/ui_workflows.py            # every workflow listed in NOTES
-    python scripts/ui_workflows.py main_demo  # just one
+    python scripts/ui_workflows.py                         # every workflow listed in NOTES
+    python scripts/ui_workflows.py main_demo               # just one
 """
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from choreograph.headless.schema import local_object_info
+from choreograph.headless.ui_layout import api_to_ui
+from choreograph.headless.workflow import load_workflow, to_api
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTE_WIDTH, NOTE_HEIGHT, NOTE_GAP = 420, 220, 20
@@ -34,13 +39,98 @@ NOTES: dict[str, tuple[str, ...]] = {
          "accuracy: how often each generated person looks like its own reference character) with an overlay "
          "video. Headless: python -m choreograph demo"),
     ),
+    "needs_weights/pose_dwpose_track": (
+        ("Pose extraction + tracking (needs models/detection/yolox_l.onnx and dw-ll_ucoco_384.onnx, the DWPose "
+         "release files).\n\nPut your video at input/dance.mp4. DWPose finds every person in every frame and the "
+         "tracker keeps each one's id through crossings, occlusion and exits."),
+        ("Outputs: a preview video (each identity tinted and labelled in its slot colour: check the ids hold "
+         "before generating) and the tracked poses as POSE_KEYPOINT JSON with track ids, which Load Pose JSON "
+         "reads back."),
+    ),
+    "needs_weights/sampler_scail2": (
+        ("SCAIL-2 (in-context Wan) with your weights: models/diffusion_models/wan2.1_14B_SCAIL_2_fp16.safetensors, "
+         "models/vae/wan_2.1_vae.safetensors, models/clip_vision/clip_vision_h.safetensors, DWPose in "
+         "models/detection. Inputs: input/dance.mp4 (driving) and input/reference.png (all characters, left to "
+         "right as in the first driving frame), both 512x896."),
+        ("Prompt: in ComfyUI connect CLIPTextEncode (umT5) to the Wan Prompt node's positive/negative; headless, "
+         "the node reads input/scail2_prompt_embeddings.safetensors (keys positive, negative).\nThe identity map "
+         "decides each person's slot colour once; skeletons, colour masks and character slots all read it, so "
+         "every character stays bound to its driving person through swaps."),
+    ),
+    "needs_weights/sampler_dreamactor_m2": (
+        ("DreamActor-M2 on Wan2.1-I2V with your weights: models/diffusion_models/"
+         "wan2.1_i2v_480p_14B_fp16.safetensors, models/vae/wan_2.1_vae.safetensors, a DreamActor-M2 LoRA in "
+         "models/loras (no public release: train one with python -m choreograph.training and a DreamActor "
+         "config), clip_vision_h, DWPose. Inputs: input/dance.mp4, input/reference.png (480x832)."),
+        ("The sampler puts reference and driving side by side in one double-width video (In-Context Composite "
+         "does the same as a separate node for inspection); the first 16 frames are zero-motion padding and are "
+         "dropped. Prompt as in the SCAIL-2 workflow (embeddings file headless, CLIPTextEncode in ComfyUI)."),
+    ),
+    "needs_weights/sampler_reference_net": (
+        ("EverybodyDance on AnimateAnyone (ReferenceNet) with the Moore-AnimateAnyone release in "
+         "models/animate_anyone: reference_unet.pth, denoising_unet.pth, motion_module.pth, pose_guider.pth, "
+         "sd-vae-ft-mse/diffusion_pytorch_model.safetensors, image_encoder/pytorch_model.bin (sd-image-variations). "
+         "Inputs: input/dance.mp4 and input/reference.png (512x768); DWPose in models/detection."),
+        ("The reference is encoded once with its identity-coloured skeleton (IEG); the driving IEG skeletons use "
+         "the same slot colours. With characters and driving masks connected, the sampler also reports the "
+         "Identity Matching Graph (how much each generated person attends to each reference person)."),
+    ),
+    "needs_weights/sampler_mask_pose": (
+        ("DanceTogether (MaskPose on StableAnimator/SVD) with your weights: StableAnimator unet.pth, pose_net.pth, "
+         "face_encoder.pth in models/stable_animator, the SVD-xt diffusers folder "
+         "(models/diffusers/stable-video-diffusion-img2vid-xt), ArcFace glintr100.onnx in models/insightface, "
+         "DWPose. Inputs: input/dance.mp4 and input/reference.png (576x1024)."),
+        ("Each person gets its own pose map and mask (person-major batches, same order as the character slots) "
+         "and its own ArcFace face vector, so who moves how stays bound to who looks how."),
+    ),
+    "needs_weights/native/scail2_native_interop": (
+        ("Interop with native ComfyUI SCAIL-2: Choreograph tracks the people (DWPose), decides each one's binding "
+         "slot once (identity map) and renders the exact colour-mask videos native WanSCAILToVideo reads "
+         "(pose_video_mask, reference_image_mask), plus SCAIL-style 'lightness' skeletons as pose_video."),
+        ("Needs a ComfyUI with SCAIL-2 support (comfy_extras/nodes_scail.py) and: "
+         "models/diffusion_models/wan2.1_14B_SCAIL_2_fp16.safetensors, "
+         "models/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors, models/vae/wan_2.1_vae.safetensors, "
+         "models/clip_vision/clip_vision_h.safetensors; inputs input/dance.mp4 and input/reference.png "
+         "(512x896). Set replacement_mode on WanSCAILToVideo to match the colour-mask node's mode."),
+    ),
 }
 
 
-def convert(api: Path, ui: Path) -> None:
-    """``python -m choreograph convert API UI --to ui`` (the pack's converter), overwriting ``ui``."""
-    subprocess.run([sys.executable, "-m", "choreograph", "convert", str(api), str(ui), "--to", "ui", "--overwrite"],
-                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+def _native(required: dict, outputs: list[str], names: list[str] | None = None) -> dict:
+    """A native ComfyUI node's ``/object_info`` entry: what the converter needs (inputs in order, outputs)."""
+    return {"input": {"required": required}, "input_order": {"required": list(required)}, "output": outputs,
+            "output_is_list": [False] * len(outputs), "output_name": names or outputs, "output_node": False}
+
+
+_SEED = ("INT", {"default": 0, "min": 0, "max": 2**64 - 1, "control_after_generate": True})
+NATIVE: dict[str, dict] = {
+    "UNETLoader": _native({"unet_name": (["wan2.1_14B_SCAIL_2_fp16.safetensors"], {}),
+                           "weight_dtype": (["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "fp8_e5m2"], {})}, ["MODEL"]),
+    "ModelSamplingSD3": _native({"model": ("MODEL", {}), "shift": ("FLOAT", {"default": 3.0})}, ["MODEL"]),
+    "CLIPLoader": _native({"clip_name": (["umt5_xxl_fp8_e4m3fn_scaled.safetensors"], {}), "type": (["wan"], {}),
+                           "device": (["default", "cpu"], {})}, ["CLIP"]),
+    "CLIPTextEncode": _native({"text": ("STRING", {"multiline": True}), "clip": ("CLIP", {})}, ["CONDITIONING"]),
+    "VAELoader": _native({"vae_name": (["wan_2.1_vae.safetensors"], {})}, ["VAE"]),
+    "CLIPVisionLoader": _native({"clip_name": (["clip_vision_h.safetensors"], {})}, ["CLIP_VISION"]),
+    "CLIPVisionEncode": _native({"clip_vision": ("CLIP_VISION", {}), "image": ("IMAGE", {}),
+                                 "crop": (["center", "none"], {})}, ["CLIP_VISION_OUTPUT"]),
+    "WanSCAILToVideo": _native({
+        "positive": ("CONDITIONING", {}), "negative": ("CONDITIONING", {}), "vae": ("VAE", {}),
+        "width": ("INT", {"default": 512}), "height": ("INT", {"default": 896}), "length": ("INT", {"default": 81}),
+        "batch_size": ("INT", {"default": 1}), "pose_video": ("IMAGE", {}), "pose_video_mask": ("IMAGE", {}),
+        "replacement_mode": ("BOOLEAN", {"default": False}), "pose_strength": ("FLOAT", {"default": 1.0}),
+        "pose_start": ("FLOAT", {"default": 0.0}), "pose_end": ("FLOAT", {"default": 1.0}),
+        "reference_image": ("IMAGE", {}), "reference_image_mask": ("IMAGE", {}),
+        "clip_vision_output": ("CLIP_VISION_OUTPUT", {}), "video_frame_offset": ("INT", {"default": 0}),
+        "previous_frame_count": ("INT", {"default": 5})},
+        ["CONDITIONING", "CONDITIONING", "LATENT", "INT"], ["positive", "negative", "latent", "video_frame_offset"]),
+    "KSampler": _native({"model": ("MODEL", {}), "seed": _SEED, "steps": ("INT", {"default": 20}),
+                         "cfg": ("FLOAT", {"default": 8.0}), "sampler_name": (["euler", "uni_pc"], {}),
+                         "scheduler": (["simple", "normal"], {}), "positive": ("CONDITIONING", {}),
+                         "negative": ("CONDITIONING", {}), "latent_image": ("LATENT", {}),
+                         "denoise": ("FLOAT", {"default": 1.0})}, ["LATENT"]),
+    "VAEDecode": _native({"samples": ("LATENT", {}), "vae": ("VAE", {})}, ["IMAGE"]),
+}
 
 
 def add_notes(workflow: dict, notes: tuple[str, ...]) -> dict:
@@ -61,12 +151,10 @@ def add_notes(workflow: dict, notes: tuple[str, ...]) -> dict:
 
 def write_ui(name: str) -> Path:
     """Convert ``workflows/api/<name>.json`` into ``workflows/<name>.json`` with its notes; returns the path."""
+    info = {**local_object_info(), **NATIVE}
     api = ROOT / "workflows" / "api" / f"{name}.json"
     ui = ROOT / "workflows" / f"{name}.json"
-    with tempfile.TemporaryDirectory() as temp:
-        converted = Path(temp) / "ui.json"
-        convert(api, converted)
-        workflow = add_notes(json.loads(converted.read_text()), NOTES[name])
+    workflow = add_notes(api_to_ui(to_api(load_workflow(api), info), info), NOTES[name])
     ui.parent.mkdir(parents=True, exist_ok=True)
     partial = ui.with_suffix(".json.partial")
     partial.write_text(json.dumps(workflow, indent=1) + "\n")
