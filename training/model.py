@@ -23,10 +23,14 @@ def tiny_arch(sizes: ArchConfig, variant: str = SCAIL2) -> WanArch:
 
 
 def build_model(config: ModelConfig, seed: int, variant: str = SCAIL2) -> nn.Module:
-    """The checkpoint's network (float32, CPU) or a freshly initialised one (deterministic in ``seed``)."""
+    """The checkpoint's network (float32, CPU) or a freshly initialised one (deterministic in ``seed``).
+
+    Every parameter comes back trainable (the loader hands out frozen inference models); LoRA freezes the base
+    itself when it injects its layers.
+    """
     if config.checkpoint is not None:
         model = load_wan_transformer(config.checkpoint, DtypePolicy(torch.float32), expect=(variant,),
-                                     input_name="model.checkpoint").model
+                                     input_name="model.checkpoint").model.requires_grad_(True)
     else:
         torch.manual_seed(seed)
         model = build_wan(tiny_arch(config.arch, variant))

@@ -118,3 +118,15 @@ def test_identity_matching_is_learned_on_the_wan_self_attention(make_config):
         history.append(float(terms["img"].detach()))
         optimise(run, terms)
     assert history[0] > 0.3 and history[-1] < 0.5 * history[0]
+
+
+def test_full_fine_tuning_continues_from_a_checkpoint(make_config, tmp_path):
+    """A model written by one run is the starting point of the next, and every weight trains again."""
+    first = train(load_config(make_config(train={"steps": 1})))
+    start = load_file(f"{first}/model/diffusion_pytorch_model.safetensors")
+    second_config = make_config(output_dir=str(tmp_path / "second"), model={"checkpoint": str(first / "model")},
+                                train={"steps": 1})
+    second = train(load_config(second_config))
+    after = load_file(f"{second}/model/diffusion_pytorch_model.safetensors")
+    assert set(after) == set(start)
+    assert not torch.equal(after["proj_out.weight"], start["proj_out.weight"])
