@@ -10,5 +10,6 @@ SUBPACKAGES = find_packages(where=".", include=["core*", "nodes*", "training*", 
 setup(
     packages=["choreograph"] + [f"choreograph.{name}" for name in SUBPACKAGES],
     package_dir={"choreograph": "."},
-    package_data={"choreograph": ["workflows/*.json", "demo/*.safetensors", "demo/*.json", "demo/*.yaml"]},
+    package_data={"choreograph": ["workflows/*.json", "workflows/*/*.json", "workflows/*/*/*.json",
+                                  "workflows/*/*/*/*.json", "demo/*", "demo/*/*", "training/configs/*.yaml"]},
 )

@@ -39,6 +39,47 @@ NOTES: dict[str, tuple[str, ...]] = {
          "accuracy: how often each generated person looks like its own reference character) with an overlay "
          "video. Headless: python -m choreograph demo"),
     ),
+    "synth_scene_video": (
+        "Synthetic world: a procedural scene where every identity, pose and mask is known exactly (no weights "
+        "needed). Pick 1-6 characters, a choreography (dance, swap, circle, cross = full occlusion, exit, fewer, "
+        "sizes; combine with '+'), a plain or textured background and a seed; 'lookalikes' makes two characters "
+        "share colours.",
+        "Outputs: the frames (saved as mp4) and the per-identity visible masks (saved as PNG frames). The node also "
+        "outputs the exact poses, reference image and reference poses for the guidance and evaluation stages.",
+    ),
+    "synth_dataset": (
+        "Training-data preparation: writes a dataset of synthetic scenes in the training format "
+        "(docs/dataset_format.md: PNG frames, poses.npz, masks.npz, scene.json with the swap table) into the "
+        "output folder. Re-running with the same settings resumes; train on it with "
+        "python -m choreograph.training CONFIG.yaml. For your own videos use python -m choreograph prepare.",
+    ),
+    "pose_track_json": (
+        "Tracking: loads untracked POSE_KEYPOINT (people in arbitrary order per frame, as DWPose or "
+        "controlnet_aux emit them; here a synthetic position swap), gives every person a persistent identity "
+        "through the swap (Hungarian matching on motion, keypoints and boxes), smooths the tracks, and saves "
+        "POSE_KEYPOINT with a track_id per person (other packs ignore the extra key).",
+    ),
+    "guidance_scail2_masks": (
+        "Identity guidance: the identity map decides once which binding slot (colour) each tracked person gets; "
+        "skeletons (IEG hues), per-identity masks, character slots, the SCAIL-2 colour masks and the 28-channel "
+        "binding slots all read it, so they always agree on who is who.",
+        "Outputs: a preview (masks tinted by slot with labels), the driving colour-mask video as PNG frames (the "
+        "contract native WanSCAILToVideo reads), and the identity-coloured skeleton video. The binding-slot node "
+        "shows its tensor layout.",
+    ),
+    "guidance_incontext_composite": (
+        "DreamActor-M2 input: the reference image and the first motion frame side by side (double width), with "
+        "the matching mask, rendered from a synthetic scene's skeletons. A stock Wan2.1-I2V graph with a trained "
+        "LoRA reads this composite as its start image.",
+    ),
+    "eval_identity_qa": (
+        "Evaluation: identity-swap QA of a video against the character slots of its reference. Each person's "
+        "region (drawn from the driving poses) is matched to the reference characters by appearance; the report "
+        "gives per identity and per window whether the identity held, swapped or drifted, plus the IC accuracy. "
+        "Here the ground-truth synthetic video is checked, so every identity holds.",
+        "Outputs: the QA overlay video (ids and colours, red where identity broke), the QA JSON report, and pose "
+        "metrics (MPJPE, OKS, PoseSSIM, smoothness) as JSON.",
+    ),
     "needs_weights/pose_dwpose_track": (
         ("Pose extraction + tracking (needs models/detection/yolox_l.onnx and dw-ll_ucoco_384.onnx, the DWPose "
          "release files).\n\nPut your video at input/dance.mp4. DWPose finds every person in every frame and the "
@@ -59,9 +100,9 @@ NOTES: dict[str, tuple[str, ...]] = {
     ),
     "needs_weights/sampler_dreamactor_m2": (
         ("DreamActor-M2 on Wan2.1-I2V with your weights: models/diffusion_models/"
-         "wan2.1_i2v_480p_14B_fp16.safetensors, models/vae/wan_2.1_vae.safetensors, a DreamActor-M2 LoRA in "
-         "models/loras (no public release: train one with python -m choreograph.training and a DreamActor "
-         "config), clip_vision_h, DWPose. Inputs: input/dance.mp4, input/reference.png (480x832)."),
+         "wan2.1_i2v_480p_14B_fp16.safetensors, models/vae/wan_2.1_vae.safetensors, a DreamActor-M2 LoRA as "
+         "models/loras/dreamactor_m2_wan2.1_i2v_lora.safetensors (no public release: train one with python -m "
+         "choreograph.training and a DreamActor config), models/clip_vision/clip_vision_h.safetensors, DWPose. Inputs: input/dance.mp4, input/reference.png (480x832)."),
         ("The sampler puts reference and driving side by side in one double-width video (In-Context Composite "
          "does the same as a separate node for inspection); the first 16 frames are zero-motion padding and are "
          "dropped. Prompt as in the SCAIL-2 workflow (embeddings file headless, CLIPTextEncode in ComfyUI)."),

@@ -120,3 +120,12 @@ def test_node_reference_is_up_to_date():
     spec.loader.exec_module(module)
     current = (PACK_ROOT / "docs" / "nodes.md").read_text()
     assert current == module.render(), "docs/nodes.md is stale: run `python scripts/node_table.py`"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (PACK_ROOT / "README.md").read_text()
+    section = readme.split("## Tests", 1)[1]
+    command = section.split("```bash", 1)[1].split("```", 1)[0].strip()
+    ci_lines = [line.strip() for line in (PACK_ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_lines
+    assert "bash scripts/setup.sh" in ci_lines

@@ -1,0 +1,99 @@
+"""Every shipped workflow is valid; those that need no external weights also run headless to completion.
+
+Scheme: `workflows/*.json` (editor form) run with nothing but this pack: CI runs them here and inside a real
+ComfyUI (tests/host/). `workflows/needs_weights/*.json` need the user's model files, so they are validated (node
+types, links, widget values, ranges) but not run; `needs_weights/native/` mixes in ComfyUI's own nodes, so only our
+nodes and the links into them are checked here. `workflows/api/` holds the API form of every graph.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import choreograph
+from choreograph.cli import main
+from choreograph.headless.schema import local_object_info
+from choreograph.headless.validate import validate
+from choreograph.headless.workflow import is_ui_format, load_workflow, to_api
+from choreograph.nodes import NODE_CLASS_MAPPINGS
+
+ROOT = Path(choreograph.__file__).resolve().parent / "workflows"
+ALL = sorted(p for p in ROOT.rglob("*.json") if "assets" not in p.relative_to(ROOT).parts)
+RUNNABLE = sorted(ROOT.glob("*.json"))
+
+
+MODEL_FILE_CHOICE = re.compile(r"^'(?P<name>[^']+)' is not one of ")
+
+
+def _model_files_it_expects(problems: list) -> tuple[list, set[str]]:
+    """Split off 'file not in the list' problems: model dropdowns list only the files present here."""
+    rest, files = [], set()
+    for problem in problems:
+        match = MODEL_FILE_CHOICE.match(problem.message)
+        if match and any(c in match["name"] for c in "./"):
+            files.add(match["name"])
+        else:
+            rest.append(problem)
+    return rest, files
+
+
+def _problems(path: Path) -> list[str]:
+    info = local_object_info()
+    prompt = to_api(load_workflow(path), info)
+    problems = validate(prompt, info, NODE_CLASS_MAPPINGS)
+    if "needs_weights" in path.relative_to(ROOT).parts:
+        problems, files = _model_files_it_expects(problems)
+        notes = " ".join(str(n.get("widgets_values")) for n in load_workflow(_ui_form(path))["nodes"]
+                         if n["type"] == "Note")
+        undocumented = sorted(f for f in files if Path(f).name not in notes and f not in notes)
+        assert not undocumented, f"model files the workflow expects but its notes do not name: {undocumented}"
+    if "native" in path.relative_to(ROOT).parts:
+        problems = [p for p in problems if p.class_type.startswith("Choreo")]
+        assert any(n["class_type"] in NODE_CLASS_MAPPINGS for n in prompt.values())
+    return [str(p) for p in problems]
+
+
+def _ui_form(path: Path) -> Path:
+    relative = path.relative_to(ROOT)
+    return ROOT.joinpath(*relative.parts[1:]) if relative.parts[0] == "api" else path
+
+
+def test_there_are_runnable_workflows():
+    assert RUNNABLE, "workflows/ has no runnable example"
+
+
+@pytest.mark.parametrize("path", ALL, ids=[str(p.relative_to(ROOT)) for p in ALL])
+def test_workflow_is_valid(path):
+    assert _problems(path) == []
+
+
+@pytest.mark.parametrize("path", [p for p in ALL if "api" not in p.relative_to(ROOT).parts],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_editor_form_is_shipped_with_its_api_form(path):
+    assert is_ui_format(load_workflow(path)), f"{path.name}: the editor (UI) form belongs here"
+    api = ROOT / "api" / path.relative_to(ROOT)
+    assert api.exists() and not is_ui_format(load_workflow(api)), f"missing API form {api}"
+    if "native" not in path.parts:
+        info = local_object_info()
+        assert _shape(to_api(load_workflow(path), info)) == _shape(to_api(load_workflow(api), info)), \
+            "UI and API forms differ"
+
+
+def _shape(prompt: dict) -> list:
+    """Node types with their constant inputs and the count of links: equal for the same graph under any ids."""
+    nodes = []
+    for node in prompt.values():
+        constants = {k: v for k, v in node["inputs"].items() if not (isinstance(v, list) and len(v) == 2)}
+        links = sum(1 for v in node["inputs"].values() if isinstance(v, list) and len(v) == 2)
+        nodes.append(json.dumps([node["class_type"], constants, links], sort_keys=True))
+    return sorted(nodes)
+
+
+@pytest.mark.parametrize("path", RUNNABLE, ids=[p.stem for p in RUNNABLE])
+def test_workflow_runs_headless(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(path), "--output-dir", str(tmp_path / "out")]) == 0
+    assert any(p.is_file() for p in (tmp_path / "out").rglob("*"))
