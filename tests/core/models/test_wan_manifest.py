@@ -11,10 +11,7 @@ from choreograph.core.models.wan_arch import I2V, SCAIL2, detect_wan_arch
 from choreograph.core.models.wan_keys import diffusers_to_original, original_to_diffusers
 from choreograph.core.models.wan_loader import build_wan
 
-MANIFESTS = Path(__file__).resolve().parents[4] / "shared" / "manifests"
-if not MANIFESTS.is_dir():
-    MANIFESTS = Path("/work/shared/manifests")
-pytestmark = pytest.mark.skipif(not MANIFESTS.is_dir(), reason="shared/manifests not available")
+MANIFESTS = Path(__file__).resolve().parents[2] / "fixtures" / "manifests"  # published key layouts (README there)
 
 
 def _manifest(name: str) -> dict:

@@ -12,7 +12,10 @@ from choreograph.core.pose.track_benchmark import identity_metrics, left_to_righ
 from choreograph.core.pose.tracking import TrackerConfig, assign_track_ids, track_poses
 from choreograph.core.synth import SceneConfig, make_scene
 
-REALTRACKS = Path("/work/shared/realtracks")
+# Research-only annotations (Bonn PoseTrack) that must stay out of the repository: used where the project's shared
+# folder sits next to the checkout, skipped elsewhere.
+REALTRACKS = next((p for p in (Path(__file__).resolve().parents[4] / "shared" / "realtracks",
+                               Path("/work/shared/realtracks")) if p.is_dir()), Path("/work/shared/realtracks"))
 
 # A standing stick figure, COCO-17 body points in units of body height (x right, y down, origin at the pelvis).
 FIGURE = np.array([[0, -0.85], [-0.03, -0.88], [0.03, -0.88], [-0.06, -0.86], [0.06, -0.86], [-0.12, -0.7],
