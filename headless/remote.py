@@ -81,13 +81,20 @@ class ComfyServer:
 
     def follow(self, socket, prompt_id: str, on_event: Callable[[str, dict], None], limit_s: float) -> RemoteOutcome:
         """Read events until the prompt ends; then read its outputs from /history."""
+        from websocket import WebSocketTimeoutException
         deadline = time.monotonic() + limit_s
         error = None
         status = None
         while status is None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"prompt {prompt_id} did not finish within {limit_s:.0f} s")
-            message = socket.recv()
+            try:
+                message = socket.recv()
+            except (TimeoutError, WebSocketTimeoutException):  # a long node sends nothing for a while: ask /history whether it ended
+                finished = self._finished(prompt_id)
+                if finished is not None:
+                    return finished
+                continue
             if isinstance(message, bytes):
                 continue  # binary preview images
             event = json.loads(message)
@@ -102,3 +109,13 @@ class ComfyServer:
             elif kind == "execution_interrupted":
                 status = "interrupted"
         return RemoteOutcome(status, self.history(prompt_id).get("outputs", {}), error)
+
+    def _finished(self, prompt_id: str) -> RemoteOutcome | None:
+        """The outcome from ``/history`` if the prompt has ended (events can be missed on a quiet socket)."""
+        entry = self.history(prompt_id)
+        status = (entry.get("status") or {}).get("status_str")
+        if status not in ("success", "error"):
+            return None
+        error = next((data for kind, data in (entry.get("status") or {}).get("messages", [])
+                      if kind == "execution_error"), None)
+        return RemoteOutcome(status, entry.get("outputs", {}), error)
