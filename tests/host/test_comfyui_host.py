@@ -116,3 +116,28 @@ def test_a_broken_workflow_is_rejected_the_same_way(server, tmp_path):
                            timeout=120, cwd=tmp_path)
     assert local.returncode == 2
     assert "select_every_nth" in local.stderr and "crf" in local.stderr
+
+
+def test_cancel_in_comfyui_stops_a_long_node_cleanly(server):
+    """POST /interrupt while our node runs: ComfyUI reports the interruption and no half-written scene is left."""
+    workflow = {"1": {"class_type": "ChoreoSyntheticDataset",
+                      "inputs": {"scenes": 400, "frames": 48, "width": 256, "height": 256, "min_characters": 4,
+                                 "max_characters": 6, "choreographies": "mix", "background": "mix",
+                                 "lookalike_probability": 0.25, "seed": 1, "filename_prefix": "cancel/dataset"}}}
+    client = ComfyServer(server.url)
+    socket = client.open_events()
+    interrupted = []
+
+    def on_event(kind, data):
+        if kind == "progress" and not interrupted:
+            interrupted.append(data)
+            client.interrupt()
+
+    try:
+        outcome = client.follow(socket, client.submit(workflow), on_event, limit_s=300)
+    finally:
+        socket.close()
+    assert interrupted and outcome.status == "interrupted", (outcome, server.log_text())
+    written = server.workdir / "output" / "cancel"
+    leftovers = [p for p in written.rglob("*") if ".partial" in p.name] if written.exists() else []
+    assert leftovers == []
