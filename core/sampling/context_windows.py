@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .frame_blend import blend_over_frames
+
 CONTEXT_FRAMES = 24
 CONTEXT_OVERLAP = 4
 
@@ -62,17 +64,10 @@ def windowed_prediction(predict: WindowPredict, sample: torch.Tensor, step: int,
                         schedule: ContextSchedule = ContextSchedule(), frame_dim: int = 2) -> torch.Tensor:
     """``predict(sample[window], window)`` for every window, averaged per frame along ``frame_dim``."""
     num_frames = sample.shape[frame_dim]
-    total: torch.Tensor | None = None
-    counts = torch.zeros(num_frames, dtype=torch.float32, device=sample.device)
-    for window in context_windows(num_frames, step, schedule):
-        index = torch.tensor(window, device=sample.device)
-        prediction = predict(sample.index_select(frame_dim, index), window).float()
-        if total is None:
-            shape = list(prediction.shape)
-            shape[frame_dim] = num_frames
-            total = prediction.new_zeros(shape)
-        total.index_add_(frame_dim, index, prediction)
-        counts.index_add_(0, index, torch.ones(len(window), device=sample.device))
-    view = [1] * sample.dim()
-    view[frame_dim] = num_frames
-    return (total / counts.reshape(view)).to(sample.dtype)
+
+    def parts():
+        for window in context_windows(num_frames, step, schedule):
+            index = torch.tensor(window, device=sample.device)
+            yield window, predict(sample.index_select(frame_dim, index), window), torch.ones(len(window))
+
+    return blend_over_frames(parts(), num_frames, frame_dim).to(sample.dtype)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from .frame_blend import blend_over_frames
+
 TILE_FRAMES = 16
 TILE_OVERLAP = 4
 
@@ -41,15 +43,5 @@ def tile_weights(length: int, tile: int = TILE_FRAMES) -> torch.Tensor:
 def blend_tiles(run: Callable[[tuple[int, ...]], torch.Tensor], total: int, tile: int = TILE_FRAMES,
                 overlap: int = TILE_OVERLAP) -> torch.Tensor:
     """Weighted average over tiles of ``run(frames)`` → ``(B, len(frames), ...)``; returns ``(B, total, ...)``."""
-    blended: torch.Tensor | None = None
-    count = torch.zeros(total)
-    for frames in plan_tiles(total, tile, overlap):
-        out = run(frames)
-        weight = tile_weights(len(frames), tile).to(out.device, out.dtype)
-        if blended is None:
-            blended = out.new_zeros((out.shape[0], total) + tuple(out.shape[2:]))
-        index = torch.tensor(frames, device=out.device)
-        blended.index_add_(1, index, out * weight.reshape((1, -1) + (1,) * (out.ndim - 2)))
-        count.index_add_(0, index.cpu(), weight.float().cpu())
-    assert blended is not None
-    return blended / count.to(blended.device, blended.dtype).reshape((1, -1) + (1,) * (blended.ndim - 2))
+    parts = ((frames, run(frames), tile_weights(len(frames), tile)) for frames in plan_tiles(total, tile, overlap))
+    return blend_over_frames(parts, total, frame_dim=1)
