@@ -8,11 +8,11 @@ import torch
 
 from ..core.errors import InputError
 from ..core.models.loading import DtypePolicy
+from ..core.models.pixel_codec import PixelCodec
 from ..core.models.scail2 import Scail2Transformer
 from ..core.models.wan_arch import SCAIL2
 from ..core.models.wan_loader import WanModels, load_wan_transformer
 from ..core.sampling.wan_prompt import WanPrompt
-from ..training.codecs import PixelCodec
 from . import _inputs as I
 from ._host import resolve_input_path
 from ._types import WAN_MODELS, WAN_PROMPT

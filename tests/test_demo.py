@@ -9,7 +9,7 @@ from choreograph.core.errors import InputError
 from choreograph.core.models.wan_arch import SCAIL2
 from choreograph.headless.commands.demo import PACK_ROOT, WORKFLOW, demo_prompt, nodes_of, run_demo
 from choreograph.nodes.demo import DEMO_FOLDER, ChoreoDemoModelLoader
-from choreograph.training.codecs import PixelCodec
+from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.training.config import load_config
 
 CONFIGS = PACK_ROOT / "training" / "configs"

@@ -7,7 +7,7 @@ import torch
 from choreograph.core.models.scail2 import MASK_CHANNELS
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.training.augment import GROUPS, scale_bones
-from choreograph.training.codecs import PixelCodec
+from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.training.dataset import Clip, list_clips
 from choreograph.training.pairs import sample_pair
 from choreograph.training.scail2_batch import SampleOptions, clip_sample, collate

@@ -89,7 +89,7 @@ def test_trained_model_and_pixel_codec_drive_the_scail2_sampler(make_config, cli
     from choreograph.core.sampling.scail2 import Scail2Video, generate_scail2
     from choreograph.core.sampling.solvers import FlowSettings
     from choreograph.core.sampling.wan_prompt import WanPrompt
-    from choreograph.training.codecs import PixelCodec
+    from choreograph.core.models.pixel_codec import PixelCodec
     from choreograph.training.dataset import Clip, list_clips
 
     out = train(load_config(make_config(train={"steps": 1})))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from choreograph.core.losses.img_loss import matching_loss
 from choreograph.core.models.wan_loader import build_wan
-from choreograph.training.codecs import PixelCodec
+from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.training.config import ArchConfig
 from choreograph.training.dataset import Clip, list_clips
 from choreograph.training.model import empty_prompt, tiny_arch
