@@ -20,13 +20,13 @@ from ..core.pose.tracking import TrackerConfig, assign_track_ids, sequence_from_
 from ..core.video.output_files import next_numbered_path, safe_prefix_path
 from . import _inputs as I
 from ._host import model_file_names, model_search_dirs, output_directory, progress_bar, resolve_input_path
+from ._models import DEVICES
 from ._types import IDENTITY_MAP, POSE
 
 LOG = logging.getLogger("choreograph")
 CATEGORY = "Choreograph/pose"
 POSE_KEYPOINT = "POSE_KEYPOINT"
 NO_DETECTOR = "none (whole frame is one person)"
-DEVICES = ("auto", "cpu", "cuda")
 MAX_SIZE = 16384
 
 
