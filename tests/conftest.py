@@ -1,9 +1,14 @@
 """Shared fixtures: a headless output folder per test, and small real videos."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `from _support import load_helper`
 
 # Tiny networks spend more time handing work between threads than computing; one thread is faster and keeps
 # timings steady when the machine is shared.

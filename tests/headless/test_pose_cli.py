@@ -1,17 +1,13 @@
 """`python -m choreograph pose` and `track` on tiny inputs."""
-import importlib.util
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from _support import load_helper
 from choreograph.cli import main
 
-_TINY = Path(__file__).parents[1] / "core" / "pose" / "tiny_dwpose.py"
-_spec = importlib.util.spec_from_file_location("tiny_dwpose", _TINY)
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+tiny = load_helper("core/pose/tiny_dwpose.py")
 
 
 def walkers(frames: int = 25) -> list[dict]:

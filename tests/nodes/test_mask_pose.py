@@ -1,46 +1,30 @@
 """DanceTogether nodes headless: load tiny files from the models folder, embed faces, sample, decode."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
+from _support import load_helper
 from choreograph.core.conditioning.characters import Character, CharacterSet
 from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.errors import InputError
 from choreograph.core.faces.embeds import FaceEmbeds
-from choreograph.nodes.mask_pose import (ChoreoMaskPoseDecode, ChoreoMaskPoseLoader, ChoreoMaskPoseSampler,
-                                         ChoreoMultiFaceEmbeds)
+from choreograph.nodes.mask_pose import (
+    ChoreoMaskPoseDecode,
+    ChoreoMaskPoseLoader,
+    ChoreoMaskPoseSampler,
+    ChoreoMultiFaceEmbeds,
+)
 
-TESTS = Path(__file__).resolve().parents[1]
 SIZE, FRAMES, PEOPLE = 32, 3, 2
-
-
-def _helper(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch) -> Path:
-    tiny = _helper("tiny_dance", TESTS / "core/models/stable_animator/tiny_dance.py")
+    tiny = load_helper("core/models/stable_animator/tiny_dance.py")
     files = tiny.write_files(tmp_path / "models" / "stable_animator")
     (tmp_path / "models" / "diffusers").mkdir()
     shutil.move(str(files["svd_folder"]), tmp_path / "models" / "diffusers" / "svd")
@@ -86,7 +70,7 @@ def test_sample_and_decode_person_major_batches(models_dir):
 
 
 def test_face_embeds_follow_character_order_and_missing_faces_are_zero(tmp_path, monkeypatch):
-    faces_helper = _helper("tiny_arcface", TESTS / "core/faces/tiny_arcface.py")
+    faces_helper = load_helper("core/faces/tiny_arcface.py")
     image, poses = faces_helper.scene()  # reference people 4 and 7 show faces, 9 does not
     (tmp_path / "models" / "insightface").mkdir(parents=True)
     faces_helper.tiny_arcface(tmp_path / "models" / "insightface" / "glintr100.onnx")

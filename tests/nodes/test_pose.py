@@ -1,21 +1,18 @@
 """Pose nodes run without ComfyUI: DWPose on tiny ONNX models, tracking, conversions, retargeting, JSON files."""
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _support import load_helper
 from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.nodes import pose as nodes
 from choreograph.nodes._host import set_headless_directory
 
-_TINY = Path(__file__).parents[1] / "core" / "pose" / "tiny_dwpose.py"
-_spec = importlib.util.spec_from_file_location("tiny_dwpose", _TINY)
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+tiny = load_helper("core/pose/tiny_dwpose.py")
 
 
 @pytest.fixture()

@@ -2,13 +2,12 @@
 the IMG diagnostic, decode."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _support import load_helper
 from choreograph.core.conditioning.characters import Character, CharacterSet
 from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.errors import InputError
@@ -21,32 +20,14 @@ from choreograph.nodes.reference_net import (
     ChoreoReferenceNetSampler,
 )
 
-TESTS = Path(__file__).resolve().parents[1]
 SIZE, FRAMES = 16, 3
-
-
-def _tiny():
-    name = "tiny_animate_anyone"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TESTS / "core/models/animate_anyone/conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("models")
-    save_release(_tiny().tiny_models(seed=5), root / "animate_anyone")
+    tiny = load_helper("core/models/animate_anyone/tiny_animate_anyone.py")
+    save_release(tiny.tiny_models(seed=5), root / "animate_anyone")
     return root
 
 

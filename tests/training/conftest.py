@@ -42,13 +42,3 @@ def tiny_config(folder: Path, clip_root: Path, **sections) -> Path:
 def make_config(tmp_path, clip_root):
     return lambda **sections: tiny_config(tmp_path, clip_root, **sections)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest on one thread, above all on a shared, busy CPU (restored afterwards)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -1,25 +1,19 @@
 """DanceTogether on tiny StableAnimator/SVD files: masked EDM reconstruction trains UNet, adapter and face encoder."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from _support import load_helper
 from choreograph.core.errors import InputError
 from choreograph.core.models.loading import DtypePolicy
 from choreograph.core.models.stable_animator.loader import load_dance_together
 from choreograph.training.config import load_config
 from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
 
-TINY_DANCE = Path(__file__).parents[1] / "core" / "models" / "stable_animator" / "tiny_dance.py"
-
 
 @pytest.fixture(scope="module")
 def dance_files(tmp_path_factory) -> dict[str, str]:
-    spec = importlib.util.spec_from_file_location("tiny_dance_for_training", TINY_DANCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_helper("core/models/stable_animator/tiny_dance.py")
     return {k: str(v) for k, v in module.write_files(tmp_path_factory.mktemp("dance")).items()}
 
 

@@ -1,20 +1,21 @@
 """Face identities: ArcFace alignment from pose keypoints, ONNX embedding, and the zero vector for no face."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
+from _support import load_helper
 from choreograph.core.errors import InputError
-from choreograph.core.faces.arcface import (ARCFACE_TEMPLATE, LANDMARK_INDICES, ArcFace, aligned_face, embed_faces,
-                                            face_landmarks)
+from choreograph.core.faces.arcface import (
+    ARCFACE_TEMPLATE,
+    LANDMARK_INDICES,
+    ArcFace,
+    aligned_face,
+    embed_faces,
+    face_landmarks,
+)
 from choreograph.core.faces.embeds import FACE_EMBEDDING_DIM, FaceEmbeds
 
-_spec = importlib.util.spec_from_file_location("tiny_arcface", Path(__file__).with_name("tiny_arcface.py"))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+tiny = load_helper("core/faces/tiny_arcface.py")
 SIZE, face_pose, scene, tiny_arcface = tiny.SIZE, tiny.face_pose, tiny.scene, tiny.tiny_arcface
 
 

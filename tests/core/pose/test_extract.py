@@ -1,16 +1,14 @@
 """DWPose extraction: YOLOX and RTMPose processing, and the whole pipeline on tiny ONNX models."""
-import importlib.util
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from _support import load_helper
 from choreograph.core.errors import InputError, MissingModelError
 from choreograph.core.pose import extract, rtmpose, yolox
 
-_spec = importlib.util.spec_from_file_location("tiny_dwpose", Path(__file__).with_name("tiny_dwpose.py"))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+tiny = load_helper("core/pose/tiny_dwpose.py")
 
 
 @pytest.fixture(scope="module")
