@@ -49,7 +49,7 @@ class LoadedFrames:
     info: dict  # VHS_VIDEOINFO keys
 
 
-def _select(frames: Iterator[tuple[float, np.ndarray]], source_fps: float, sel: FrameSelection) -> Iterator[np.ndarray]:
+def _select(frames: Iterator[tuple[float, np.ndarray]], sel: FrameSelection) -> Iterator[np.ndarray]:
     """Apply rate/skip/nth/cap to ``(time_seconds, frame)`` pairs, lazily."""
     kept = 0
     index = -1
@@ -163,7 +163,7 @@ def load_frames(path: Path, selection: FrameSelection = FrameSelection(),
     size = target_size(meta["source_width"], meta["source_height"], selection)
     expected = selection.frame_load_cap or meta["source_frame_count"] or 1
     kept: list[np.ndarray] = []
-    for frame in _select(source, meta["source_fps"], selection):
+    for frame in _select(source, selection):
         kept.append(_resize(frame, size) if resizing else frame)
         progress(len(kept), max(expected, len(kept)))
     if not kept:
