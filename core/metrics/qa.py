@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import InputError
 from ..pose.sequence import PoseSequence
 from ..progress import Progress, no_progress
+from ..video.frames import to_uint8_rgb
 from .identity import (
     MIN_REGION_PIXELS,
     Embedder,
@@ -194,7 +195,7 @@ def identity_colour(column: int) -> tuple[int, int, int]:
 
 def qa_overlay(video: np.ndarray, masks: np.ndarray, report: QAReport) -> np.ndarray:
     """``(T, H, W, 3)`` uint8: the video with each identity's outline and id, and red marks where identity broke."""
-    frames = (np.clip(np.asarray(video, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8)
+    frames = to_uint8_rgb(video, "video")
     masks = np.asarray(masks) > 0.5
     status = report.frame_status()
     out = []

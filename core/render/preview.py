@@ -7,17 +7,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..pose.sequence import PoseSequence
+from ..video.frames import to_uint8_rgb
 from .masks import IdentityMasks
 from .occlusion import back_to_front
 from .palette import SLOT_NAMES, SLOT_RGB
 from .skeleton import SkeletonStyle, render_skeletons
-
-
-def _as_uint8(frames: np.ndarray) -> np.ndarray:
-    f = np.asarray(frames)
-    if f.dtype == np.uint8:
-        return f.copy()
-    return (np.clip(f, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def _label_anchor(keypoints: np.ndarray, scale: tuple[float, float], min_score: float) -> tuple[int, int] | None:
@@ -32,7 +26,7 @@ def _label_anchor(keypoints: np.ndarray, scale: tuple[float, float], min_score: 
 def preview(frames: np.ndarray, poses: PoseSequence, slots: np.ndarray, masks: IdentityMasks | None = None,
             mask_opacity: float = 0.4, labels: bool = True, min_score: float = 0.3) -> np.ndarray:
     """``(T, H, W, 3)`` uint8 overlay of masks, identity skeletons and labels on ``frames``."""
-    out = _as_uint8(frames)
+    out = to_uint8_rgb(frames, "frames").copy()  # drawn on in place; the caller's frames stay untouched
     if out.ndim != 4 or out.shape[0] != poses.num_frames:
         raise InputError("frames", f"shape {out.shape} does not match the poses' {poses.num_frames} frames",
                          "preview the frames the poses were extracted from")
