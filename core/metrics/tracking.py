@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
+from ..pose.boxes import box_iou
 from ..pose.sequence import PoseSequence
 
 EPS = np.finfo(float).eps
@@ -69,18 +70,6 @@ def tracked_frames(gt_ids: list, pred_ids: list, similarity: list) -> TrackedFra
             raise InputError("tracks", f"frame {t} has similarities outside [0, 1]", "use IoU-like similarities")
         gts.append(g), preds.append(p), sims.append(s)
     return TrackedFrames(tuple(gts), tuple(preds), tuple(sims), tuple(gt_labels), tuple(pred_labels))
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix of boxes ``(n, 4)`` × ``(m, 4)`` in ``x0, y0, x1, y1`` pixels."""
-    a = np.asarray(a, dtype=float).reshape(-1, 4)
-    b = np.asarray(b, dtype=float).reshape(-1, 4)
-    wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, EPS), 0.0)
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .boxes import points_box
 from .sequence import PoseSequence
 from .skeleton_tree import BONES, GROUPS, apply_bone_scales
 
@@ -46,8 +47,7 @@ def keypoint_box(keypoints: np.ndarray, min_confidence: float = 0.3) -> np.ndarr
     seen = keypoints[..., 2] > min_confidence
     if not seen.any():
         return None
-    xy = keypoints[..., :2][seen]
-    return np.concatenate([xy.min(axis=0), xy.max(axis=0)]).astype(np.float32)
+    return points_box(keypoints[..., :2][seen]).astype(np.float32)
 
 
 def normalise_to_box(keypoints: np.ndarray, target: np.ndarray, scale_jitter: float = 0.0,

@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..progress import Progress, no_progress
 from .appearance import appearance_descriptor, appearance_distance
+from .boxes import box_iou, points_box
 from .detections import PoseFrames
 from .sequence import PoseSequence
 from .wholebody import BODY, FEET, NUM_KEYPOINTS
@@ -107,20 +108,11 @@ class _Track:
 
 
 def _box(points: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    xy = points[seen]
-    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+    return points_box(points[seen])
 
 
 def _centre(box: np.ndarray) -> np.ndarray:
     return (box[:2] + box[2:]) / 2
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _describe_people(people: np.ndarray, image: np.ndarray | None, canvas: tuple[int, int],
@@ -158,7 +150,7 @@ def _shape_terms(predicted: np.ndarray, track: _Track, person: _Person) -> tuple
     if common.sum() < MIN_COMMON_POINTS:
         return 0.5, 0.0
     a, b = predicted[common], person.points[common]
-    overlap = _iou(np.concatenate([a.min(axis=0), a.max(axis=0)]), np.concatenate([b.min(axis=0), b.max(axis=0)]))
+    overlap = float(box_iou(points_box(a), points_box(b))[0, 0])
     return 1.0 - overlap, abs(float(np.log(_extent(b) / _extent(a))))
 
 
