@@ -13,12 +13,11 @@ the softmax runs in fp32. Everything is differentiable (``to_q``/``to_k`` get gr
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention
 
 from ...losses.img_loss import GAMMA as EDGE_EPS
 from ...losses.img_loss import QUERY_CHUNK as ROW_CHUNK
-from ...losses.img_loss import edge_weights, node_affinities, partner_share, union_masked
+from ...losses.img_loss import edge_weights, flat_masks, node_affinities, partner_share, union_masked
 from .config import AnimateAnyoneConfig
 
 __all__ = ["EDGE_EPS", "affinities", "block_edge_weights", "edge_weights", "ic_score", "level_size", "mask_tokens",
@@ -48,9 +47,7 @@ def level_size(latent_hw: tuple[int, int], tokens: int) -> tuple[int, int]:
 
 def mask_tokens(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``(N, k, H, W)`` masks → ``(N, k, h·w)`` binary float, nearest-resized to a level (SPEC §1.2)."""
-    n, k = masks.shape[:2]
-    resized = F.interpolate(masks.reshape(n * k, 1, *masks.shape[2:]).float(), size=size, mode="nearest")
-    return (resized > 0.5).float().reshape(n, k, size[0] * size[1])
+    return (flat_masks(masks, size) > 0.5).float()
 
 
 def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
