@@ -191,9 +191,11 @@ class ChoreoSCAIL2Sampler:
             "prompt": I.custom(WAN_PROMPT, "Prompt embeddings from the Wan prompt node."),
             "reference_image": I.image("Reference image at the generation size (multiples of 32, e.g. 512x896)."),
             "driving_video": I.image("Driving frames (pose render or RGB) at the generation size."),
-            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node): slot colours on black "
-                                       "(animation) or white (replacement)."),
-            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour on black."),
+            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node, or native "
+                                       "SCAIL2ColoredMask): slot colours on black (animation) or white "
+                                       "(replacement)."),
+            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour, on white "
+                                            "(animation) or black (replacement), as SCAIL-2 was trained."),
             "mode": I.choice("animation: the reference character moves in its own scene; replacement: the "
                              "characters replace those in the driving video's scene. Must match the masks.", MODES),
             "driving_rope": I.choice("Positions of the half-resolution driving tokens: average (official SCAIL-2 "
@@ -203,7 +205,8 @@ class ChoreoSCAIL2Sampler:
         }, "optional": {
             "extra_reference_images": I.image("More views of the characters (a batch), each added as its own "
                                               "reference frame, at the generation size."),
-            "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours on black)."),
+            "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours; white "
+                                             "background in animation, black in replacement)."),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,

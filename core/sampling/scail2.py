@@ -58,7 +58,8 @@ class Scail2Video:
 
     ``reference`` ``(H,W,3)`` and ``driving`` ``(T,H,W,3)`` in 0..1 at the generation size (H, W multiples of
     32); ``driving_colour_mask`` ``(T,H,W,3)`` and ``reference_colour_mask`` ``(H,W,3)`` are binding-slot colour
-    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``). Optional ``extra_references``
+    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``; official backgrounds: driving black and
+    reference white in animation, driving white and reference black in replacement). Optional ``extra_references``
     ``(Ra,H,W,3)`` with ``extra_reference_colour_masks`` ``(Ra,H,W,3)``: more views of the characters, each its own
     reference frame in the sequence (SCAIL-2's additional refs).
     """
@@ -96,9 +97,14 @@ def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Vi
                     settings: FlowSettings, segment: int = SEGMENT_FRAMES, history: int = HISTORY_FRAMES,
                     progress: Progress = no_progress) -> torch.Tensor:
     """Frames ``(T,H,W,3)`` in 0..1: SCAIL-2 over 81-frame segments continued from 5 decoded history frames."""
-    from ..conditioning.binding_slots import check_background, driving_mask28, reference_mask28
+    from ..conditioning.binding_slots import (check_background, check_reference_background, driving_mask28,
+                                              reference_mask28)
 
     check_background(video.driving_colour_mask.float().cpu().numpy(), video.mode, "pose_video_mask")
+    check_reference_background(video.reference_colour_mask.float().cpu().numpy(), video.mode)
+    if video.extra_reference_colour_masks is not None:
+        check_reference_background(video.extra_reference_colour_masks.float().cpu().numpy(), video.mode,
+                                   "extra_reference_masks")
     total = video.driving.shape[0]
     plans = plan_segments(total, segment, history)
     reference = codec.encode(video.reference[None])

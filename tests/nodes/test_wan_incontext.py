@@ -116,8 +116,8 @@ def test_scail2_and_dreamactor_samplers_produce_frames(env, tmp_path):
     reference, driving = torch.rand(1, H, W, 3, generator=g), torch.rand(T, H, W, 3, generator=g)
     colour = torch.zeros(T, H, W, 3)
     colour[:, 8:24, 8:20, 1] = 1.0  # green binding slot
-    ref_colour = torch.zeros(1, H, W, 3)
-    ref_colour[:, 4:28, 10:22, 1] = 1.0
+    ref_colour = torch.ones(1, H, W, 3)  # animation: reference mask on white
+    ref_colour[:, 4:28, 10:22, 0::2] = 0.0
     scail, _ = _load("tiny_scail2.safetensors")
     (frames,) = ChoreoSCAIL2Sampler().run(scail, prompt, reference, driving, colour, ref_colour, "animation",
                                           "midpoint", steps=2, cfg=3.0, solver="unipc", seed=5, segment_frames=5,

@@ -15,8 +15,8 @@ def _video(frames: int, mode: str = "animation") -> Scail2Video:
     g = torch.Generator().manual_seed(3)
     colour = torch.zeros(frames, H, W, 3)
     colour[:, 8:24, 8:24, 0] = 1.0  # one character in the red binding slot
-    ref_colour = torch.zeros(H, W, 3)
-    ref_colour[4:28, 30:50, 0] = 1.0
+    ref_colour = torch.ones(H, W, 3)  # animation: the reference mask's background is white (official)
+    ref_colour[4:28, 30:50, 1:] = 0.0  # the same character in red
     return Scail2Video(reference=torch.rand(H, W, 3, generator=g), driving=torch.rand(frames, H, W, 3, generator=g),
                        reference_colour_mask=ref_colour, driving_colour_mask=colour, mode=mode)
 
@@ -48,7 +48,7 @@ def test_seed_decides_the_result(tiny_scail2, tiny_codec):
 def test_extra_references_enter_the_sequence(tiny_scail2, tiny_codec):
     base = _video(5)
     extra = Scail2Video(base.reference, base.driving, base.reference_colour_mask, base.driving_colour_mask,
-                        extra_references=torch.rand(2, H, W, 3), extra_reference_colour_masks=torch.zeros(2, H, W, 3))
+                        extra_references=torch.rand(2, H, W, 3), extra_reference_colour_masks=torch.ones(2, H, W, 3))
     settings = FlowSettings(steps=1, solver="euler")
     with_extra = generate_scail2(tiny_scail2, tiny_codec, extra, _prompt(), settings)
     assert with_extra.shape == (5, H, W, 3)
