@@ -114,6 +114,6 @@ def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
                                             reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
                                             characters=characters)
     assert ieg.shape == (1, SIZE, SIZE, 3) and ieg.max() > 0
-    assert ieg[0, :, :8, 0].sum() > ieg[0, :, :8, 1].sum()  # reference 0 plays track 7 (slot 0, red)
+    assert ieg[0, :, :8, 2].sum() > ieg[0, :, :8, 0].sum()  # reference 0 plays track 7 (slot 0, blue)
     with pytest.raises(InputError, match="reference_ieg"):
         ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3))
