@@ -161,6 +161,30 @@ def native_pose_positions(pose_grid: Grid, t_start: int, latent_hw: tuple[int, i
             positions(wp, SPATIAL_SHIFT + (scale_w - 1) / 2, scale_w))
 
 
+def video_start(mode: str, reference_frames: int) -> int:
+    """First t of the video (and driving) group: after the R references in animation; in replacement the
+    first frame shares the primary reference's t (0 without references)."""
+    return max(reference_frames - 1, 0) if mode == REPLACEMENT else reference_frames
+
+
+def group_positions(mode: str, compat: str, ref_grid: Grid | None, video_grid: Grid, driving_grid: Grid | None,
+                    latent_hw: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None]:
+    """Per-axis RoPE positions of each group in sequence order ``[references, video, driving]`` (absent groups
+    left out). References: t = 0..R−1 (rows +120 in replacement); video: t from R (animation) or max(R−1, 0)
+    (replacement: the first frame shares the primary reference's t); driving: the video's t, columns +120, at
+    native's scaled mid-points, or None in the official mode, whose driving phasors are pooled instead."""
+    r = 0 if ref_grid is None else ref_grid[0]
+    groups: list = []
+    if ref_grid is not None:
+        groups.append((positions(r), positions(ref_grid[1], SPATIAL_SHIFT if mode == REPLACEMENT else 0),
+                       positions(ref_grid[2])))
+    t_video = video_start(mode, r)
+    groups.append((positions(video_grid[0], t_video), positions(video_grid[1]), positions(video_grid[2])))
+    if driving_grid is not None:
+        groups.append(native_pose_positions(driving_grid, t_video, latent_hw) if compat == NATIVE else None)
+    return groups
+
+
 class Scail2Transformer(WanTransformer3DModel):
     """Wan2.1-I2V with SCAIL-2's pose and mask patch embeddings and in-context forward."""
 
@@ -247,17 +271,31 @@ class Scail2Transformer(WanTransformer3DModel):
 
     def _group_phasors(self, mode: str, compat: str, ref_grid: Grid | None, video_grid: Grid,
                        driving_grid: Grid | None, latent_hw: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        r = 0 if ref_grid is None else ref_grid[0]
-        replacement = mode == REPLACEMENT
-        parts = [] if ref_grid is None else [self.rope.group(ref_grid, (0, SPATIAL_SHIFT if replacement else 0, 0))]
-        t_video = max(r - 1, 0) if replacement else r
-        parts.append(self.rope.group(video_grid, (t_video, 0, 0)))
-        if driving_grid is not None:
-            if compat == NATIVE:
-                parts.append(self.rope.at(*native_pose_positions(driving_grid, t_video, latent_hw)))
-            else:
-                parts.append(self.rope.group(driving_grid, (t_video, 0, SPATIAL_SHIFT), POOL_AVERAGE))
+        groups = group_positions(mode, compat, ref_grid, video_grid, driving_grid, latent_hw)
+        parts = [self.rope.at(*p) for p in groups if p is not None]
+        if driving_grid is not None and groups[-1] is None:  # official: phasors pooled over the full grid
+            t_video = video_start(mode, 0 if ref_grid is None else ref_grid[0])
+            parts.append(self.rope.group(driving_grid, (t_video, 0, SPATIAL_SHIFT), POOL_AVERAGE))
         return parts
+
+    def token_positions(self, ctx: Scail2Context, video_shape: torch.Size) -> torch.Tensor:
+        """``(L, 3)`` float64 (t, h, w) RoPE position of every token in the native mode (what native ComfyUI
+        feeds its RoPE); the official driving group has no single position (pooled phasors) and is refused."""
+        if ctx.compat != NATIVE:
+            raise ValueError("token positions exist for compat='native' only (official pools the driving phasors)")
+        patch = tuple(self.config.patch_size)
+
+        def grid(frames: int, h: int, w: int) -> Grid:
+            return (frames, -(-h // patch[1]), -(-w // patch[2]))
+
+        f, h, w = video_shape[2:]
+        ref = None if ctx.reference is None else grid(ctx.reference_frames, h, w)
+        drive = None if ctx.driving is None else grid(*ctx.driving.shape[2:])
+        rows = []
+        for pos in group_positions(ctx.mode, NATIVE, ref, grid(f, h, w), drive, (h, w)):
+            t, hh, ww = torch.meshgrid(*pos, indexing="ij")
+            rows.append(torch.stack([t, hh, ww], dim=-1).reshape(-1, 3))
+        return torch.cat(rows)
 
     def denoise_tokens(self, references: TokenGroup | None, video: TokenGroup, driving: TokenGroup | None,
                        phasors: tuple[torch.Tensor, torch.Tensor], timestep: torch.Tensor, text: torch.Tensor,
