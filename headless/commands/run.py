@@ -82,35 +82,57 @@ def _run_local(args: argparse.Namespace) -> int:
 
 
 def _run_remote(args: argparse.Namespace) -> int:
-    from ..remote import ComfyServer, ServerRejected
+    from ..remote import ComfyServer, ServerError, ServerRejected
 
-    server = ComfyServer(args.server)
-    prompt = _prepare(args, server.object_info())
-    if prompt is None:
-        return EXIT_INVALID
-    socket = server.open_events()
     try:
-        prompt_id = server.submit(prompt)
-        print(f"queued as {prompt_id} on {args.server}")
-        outcome = server.follow(socket, prompt_id, _print_event, args.timeout)
+        server = ComfyServer(args.server)
+        prompt = _prepare(args, server.object_info())
+        if prompt is None:
+            return EXIT_INVALID
+        outcome = _submit_and_follow(server, prompt, args)
     except ServerRejected as exc:
         print("error: the server rejected the workflow:", file=sys.stderr)
         for line in exc.lines():
             print(f"  - {line}", file=sys.stderr)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        server.interrupt()
-        raise
-    finally:
-        socket.close()
+    except (ServerError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if outcome.status != "success":
         err = outcome.error or {}
         print(f"error: {outcome.status}: node {err.get('node_id')} ({err.get('node_type')}): "
               f"{err.get('exception_type')}: {err.get('exception_message')}", file=sys.stderr)
         return EXIT_INTERRUPTED if outcome.status == "interrupted" else EXIT_FAILED
+    missing = _missing_outputs(prompt, outcome.outputs)
+    if missing:
+        print(f"error: the server reported success but returned no outputs for output node(s) "
+              f"{', '.join(missing)}. Fix: check the server's log and rerun", file=sys.stderr)
+        return EXIT_FAILED
     print(f"done on {args.server}")
     _report_outputs(outcome.outputs)
     return 0
+
+
+def _submit_and_follow(server, prompt: dict, args: argparse.Namespace):
+    socket = server.open_events()
+    try:
+        prompt_id = server.submit(prompt)
+        print(f"queued as {prompt_id} on {args.server}")
+        return server.follow(socket, prompt_id, _print_event, args.timeout)
+    except KeyboardInterrupt:
+        server.interrupt()
+        raise
+    finally:
+        socket.close()
+
+
+def _missing_outputs(prompt: dict, outputs: dict) -> list[str]:
+    """This pack's output nodes (each returns a ui result) that the server's outputs lack."""
+    from ...nodes import NODE_CLASS_MAPPINGS
+
+    ours = [node_id for node_id, node in prompt.items()
+            if getattr(NODE_CLASS_MAPPINGS.get(node["class_type"]), "OUTPUT_NODE", False)]
+    return sorted((node_id for node_id in ours if not outputs.get(node_id)), key=lambda i: (len(i), i))
 
 
 def _print_event(kind: str, data: dict) -> None:
