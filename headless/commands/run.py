@@ -23,7 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
                         help="override an input value (JSON, or a plain string); repeatable")
     parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where output nodes write")
-    parser.add_argument("--input-dir", type=Path, default=None, help="where relative input paths are looked up")
+    parser.add_argument("--input-dir", type=Path, default=None,
+                        help="the input folder: file inputs must lie inside it, like ComfyUI's input folder "
+                             "(default: the working folder)")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="the models folder (default: $CHOREOGRAPH_MODELS_DIR, then ./models)")
+    parser.add_argument("--allow-any-path", action="store_true",
+                        help="let file inputs name any readable path, absolute or outside the input and models "
+                             "folders (local runs only; never with --server)")
     parser.add_argument("--server", default=None, metavar="URL",
                         help="submit to a running ComfyUI (e.g. http://127.0.0.1:8188) instead of running here")
     parser.add_argument("--timeout", type=float, default=3600.0, help="--server: give up after this many seconds")
@@ -61,7 +68,7 @@ def _report_outputs(ui: dict) -> None:
 
 def _run_local(args: argparse.Namespace) -> int:
     from ...nodes import NODE_CLASS_MAPPINGS
-    from ...nodes._host import set_headless_directory
+    from ...nodes._host import allow_paths_outside, set_headless_directory
 
     object_info = local_object_info()
     prompt = _prepare(args, object_info)
@@ -69,6 +76,9 @@ def _run_local(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     set_headless_directory("output", args.output_dir)
     set_headless_directory("input", args.input_dir or Path.cwd())
+    if args.models_dir is not None:
+        set_headless_directory("models", args.models_dir)
+    allow_paths_outside(args.allow_any_path)
     try:
         result = execute(prompt, object_info, NODE_CLASS_MAPPINGS)
     except NodeFailed as exc:
@@ -83,6 +93,11 @@ def _run_local(args: argparse.Namespace) -> int:
 
 def _run_remote(args: argparse.Namespace) -> int:
     from ..remote import ComfyServer, ServerError, ServerRejected
+
+    if args.allow_any_path or args.input_dir or args.models_dir:
+        print("error: --allow-any-path, --input-dir and --models-dir apply to local runs; a server reads only its "
+              "own input and models folders. Fix: drop them, or drop --server", file=sys.stderr)
+        return EXIT_INVALID
 
     try:
         server = ComfyServer(args.server)
