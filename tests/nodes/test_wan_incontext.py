@@ -66,7 +66,7 @@ def _prompt(tmp_path: Path):
     g = torch.Generator().manual_seed(1)
     save_file({"positive": torch.randn(5, 32, generator=g), "negative": torch.zeros(2, 32),
                "clip_vision": torch.randn(4, 24, generator=g)}, str(tmp_path / "emb.safetensors"))
-    return ChoreoWanPrompt().run(embeddings_file=str(tmp_path / "emb.safetensors"))[0]
+    return ChoreoWanPrompt().run(embeddings_file="emb.safetensors")[0]  # relative to the input folder
 
 
 def test_loader_lists_files_and_detects_variants(env):
@@ -116,8 +116,8 @@ def test_prompt_encodes_the_reference_with_a_clip_vision_file(env, tmp_path):
                               clip_vision_name="tiny_clip.safetensors")
 
 
-def test_scail2_and_dreamactor_samplers_produce_frames(env, tmp_path):
-    prompt = _prompt(tmp_path)
+def test_scail2_and_dreamactor_samplers_produce_frames(env, headless_dirs):
+    prompt = _prompt(headless_dirs / "input")
     g = torch.Generator().manual_seed(2)
     reference, driving = torch.rand(1, H, W, 3, generator=g), torch.rand(T, H, W, 3, generator=g)
     colour = torch.zeros(T, H, W, 3)
