@@ -22,3 +22,12 @@ def test_goal_verdict_needs_every_pass_on_one_side():
     assert goal_verdict(total(0.3, 0.35, 0.4), 81) == "meets"  # ≥ 202 frames/s in every pass
     assert goal_verdict(total(0.5, 0.6, 0.55), 81) == "misses"
     assert goal_verdict(total(0.3, 0.5, 0.35), 81) == "no verdict"
+
+
+def test_memory_table_covers_frames_and_people():
+    from choreograph.benchmarks.guidance_chain import memory_report, memory_rows
+
+    rows = memory_rows(64, frames=(5, 9), people=(1, 3), base_people=2, base_frames=5)
+    assert [(r["frames"], r["people"]) for r in rows] == [(5, 2), (9, 2), (5, 1), (5, 3)]
+    assert all(r["whole"] >= r["masks"] > 0 and r["streamed"] > 0 for r in rows)
+    assert "streamed working memory" in memory_report(rows, 64)
