@@ -72,6 +72,7 @@ class DataConfig:
     permute_slots: bool = True
     bone_scaling_probability: float = 0.3
     lead_in_frames: int = 16  # dreamactor_m2: driving zeroed for the first second (SPEC §4.1) when frames exceed it
+    workers: int = 2  # batch-building processes (0: one loader thread); see training/batch_loader.py
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ def validate(config: Config) -> Config:
                          ("train.log_every", t.log_every), ("lora.rank", config.lora.rank),
                          ("lora.alpha", config.lora.alpha)):
         _positive(where, value)
+    if d.workers < 0:
+        raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
     if not 0 <= d.swap_probability <= 1 or not 0 <= d.bone_scaling_probability <= 1:
         raise InputError("config", "a probability in data is outside 0..1", "use values between 0 and 1")
     return config
