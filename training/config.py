@@ -58,6 +58,9 @@ class SyntheticConfig:
     choreography: str = "dance+swap"
     background: str = "plain"
     seed: int = 0
+    pairs: bool = False  # reverse-driving triplets (core.synth.pairs): cast A drives, cast B is the target
+    replacement_probability: float = 0.25  # pairs: share of replacement-mode triplets (SCAIL-2: 3:1)
+    same_bodies: bool = True  # pairs: cast A has cast B's bodies (identical poses)
 
 
 @dataclass(frozen=True)
