@@ -28,6 +28,7 @@ computed from the visible masks when a clip is opened.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from PIL import Image
 
 from ..core.errors import InputError
 from ..core.pose.sequence import PoseSequence
-from ..core.video.output_files import atomic_directory
+from ..core.video.output_files import atomic_directory, atomic_file
 
 CLIP_FORMAT = "choreograph-clip"
 DRIVING = "driving"
@@ -314,4 +315,40 @@ def write_clip(clip: ClipData, path: str | Path) -> Path:
         np.savez_compressed(temp / "masks.npz", **{key: np.packbits(m, axis=-1) for key, m in zip(
             MASK_KEYS, (clip.masks, clip.face_masks, clip.hand_masks))}, **masks)
         (temp / "scene.json").write_text(json.dumps(meta, indent=1))
+    return path
+
+
+def _rewrite_npz(path: Path, extra: dict[str, np.ndarray]) -> None:
+    """``path`` with ``extra`` arrays added (or replaced), swapped in atomically."""
+    with np.load(path, allow_pickle=False) as old:
+        arrays = {key: old[key] for key in old.files}
+    arrays.update(extra)
+    with atomic_file(path, overwrite=True) as temp, open(temp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def add_driving(path: str | Path, driving: DrivingVideo) -> Path:
+    """Turn the clip at ``path`` into a reverse-driving triplet by adding ``driving``. The driving frames appear
+    atomically; ``scene.json`` names the driving video last, so an interrupted call leaves a plain clip."""
+    path = Path(path)
+    clip = Clip(path)
+    m = clip.meta
+    want = (m.frames, m.height, m.width, 3)
+    if driving.mode not in DRIVING_MODES or driving.frames.shape != want or \
+            driving.masks.shape != (m.frames, len(m.ids), m.height, m.width):
+        raise InputError("driving", f"a {driving.frames.shape} driving video (mode {driving.mode!r}) does not fit "
+                         f"clip '{path.name}' {want}", "generate one frame per clip frame at the clip's size")
+    if m.driving_mode is not None:
+        raise InputError("output", f"clip '{path.name}' already has a driving video", "delete its driving/ first")
+    if (path / DRIVING).exists():  # left by an interrupted call: scene.json never named it
+        shutil.rmtree(path / DRIVING)
+    with atomic_directory(path / DRIVING) as temp:
+        for index, frame in enumerate(driving.frames):
+            Image.fromarray(np.ascontiguousarray(frame)).save(temp / f"{index:06d}.png", compress_level=1)
+    _rewrite_npz(path / "poses.npz", {"driving_keypoints": driving.poses.keypoints.astype(np.float32)})
+    _rewrite_npz(path / "masks.npz", {"driving_visible": np.packbits(driving.masks, axis=-1)})
+    meta = json.loads((path / "scene.json").read_text())
+    meta["driving"] = {"mode": driving.mode, "source": driving.source}
+    with atomic_file(path / "scene.json", overwrite=True) as temp:
+        temp.write_text(json.dumps(meta, indent=1))
     return path
