@@ -235,8 +235,9 @@ class ChoreoSCAIL2Sampler:
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
             driving_video: torch.Tensor, pose_video_mask: torch.Tensor | None = None,
-            reference_image_mask: torch.Tensor | None = None, mode: str = "animation", compat: str = OFFICIAL, steps: int = 40, cfg: float = 5.0,
-            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES,
+            reference_image_mask: torch.Tensor | None = None, mode: str = "animation", compat: str = OFFICIAL,
+            steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc", seed: int = 0,
+            segment_frames: int = SEGMENT_FRAMES,
             history_frames: int = HISTORY_FRAMES, extra_reference_images: torch.Tensor | None = None,
             extra_reference_masks: torch.Tensor | None = None):
         _need(wan_models, SCAIL2, "SCAIL-2")
