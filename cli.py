@@ -11,6 +11,7 @@ import logging
 import pkgutil
 import sys
 
+from .core.errors import InputError, MissingModelError
 from .headless import commands as _commands
 
 
@@ -42,3 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
+    except (InputError, MissingModelError) as exc:  # a command that let a clear input error through
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a raw traceback (-v shows it)
+        logging.getLogger("choreograph").debug("traceback", exc_info=exc)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (this is a bug in Choreograph; please report it "
+              "with the output of -v)", file=sys.stderr)
+        return 1

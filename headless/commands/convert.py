@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         prompt = to_api(load_workflow(args.workflow), info)
     except WorkflowFormatError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     converted = api_to_ui(prompt, info) if args.to == "ui" else prompt
     with atomic_file(args.output, overwrite=args.overwrite) as tmp:
