@@ -12,6 +12,7 @@ import pkgutil
 import sys
 
 from .core.errors import InputError, MissingModelError
+from .core.signals import Terminated, raise_on_sigterm
 from .headless import commands as _commands
 
 
@@ -39,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:
-        return int(args._main(args) or 0)
+        with raise_on_sigterm():
+            return int(args._main(args) or 0)
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated; nothing half-written was left behind", file=sys.stderr)
+        return 143
     except (InputError, MissingModelError) as exc:  # a command that let a clear input error through
         print(f"error: {exc}", file=sys.stderr)
         return 2

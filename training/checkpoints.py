@@ -129,3 +129,16 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     return int(state["step"])
+
+
+def refuse_to_overwrite(output_dir: str | Path, resume: str | bool | None) -> None:
+    """A fresh run (no ``--resume``) into a folder that holds another run's checkpoints or exports is refused, so
+    its ``lora.safetensors`` / ``model/`` are never silently replaced."""
+    if resume:
+        return
+    out = Path(output_dir)
+    found = [p for p in (out / "checkpoints" / LATEST, out / "lora.safetensors", out / "model") if p.exists()]
+    if found:
+        raise InputError("output_dir", f"{out} already holds a training run "
+                         f"({', '.join(str(p.relative_to(out)) for p in found)})",
+                         "pass --resume to continue it, or choose another --output-dir")

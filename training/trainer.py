@@ -19,7 +19,7 @@ from accelerate.utils import DistributedDataParallelKwargs
 from torch import nn
 
 from ..core.errors import InputError
-from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoints import latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint
 from .config import Config
 from .dataset import Clip, list_clips
 from .metrics_log import MetricsLog
@@ -187,6 +187,7 @@ def finish(run: Run, start: int, step: int, seconds: float) -> None:
 def train(config: Config, resume: str | bool | None = None, stop_after: int | None = None) -> Path:
     """Train to ``config.train.steps`` (or stop early after ``stop_after`` steps, keeping the checkpoint) and
     write the final model / LoRA into ``config.output_dir``; returns that folder."""
+    refuse_to_overwrite(config.output_dir, resume)
     run = setup(config)
     began = time.perf_counter()
     start, step = fit(run, resume, stop_after)
