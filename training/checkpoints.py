@@ -13,10 +13,10 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from ..core.errors import InputError
+from ..core.models.checkpoint import load_safetensors
 from ..core.video.output_files import atomic_directory
 from .files import save_json, save_safetensors
 
@@ -68,11 +68,37 @@ def save_checkpoint(folder: str | Path, step: int, model: nn.Module, optimizer: 
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:
-    """The checkpoint ``latest.json`` names, or None when there is none yet."""
+    """The checkpoint ``latest.json`` names, or None when there is none yet; a damaged pointer is an
+    ``InputError`` (resume from a step_N folder instead)."""
     pointer = Path(folder) / LATEST
     if not pointer.is_file():
         return None
-    return Path(folder) / json.loads(pointer.read_text())["checkpoint"]
+    fix = f"pass one of the step_N folders in {folder} to --resume, or delete {LATEST} to start afresh"
+    try:
+        name = json.loads(pointer.read_text(encoding="utf-8")).get("checkpoint")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        raise InputError("--resume", f"{pointer} is damaged (not the JSON object training writes)", fix) from None
+    if not isinstance(name, str) or Path(name).name != name or not name.startswith("step_"):
+        raise InputError("--resume", f"{pointer} names {name!r}, not a checkpoint folder of this run", fix)
+    return Path(folder) / name
+
+
+def _load_tensors(path: Path, name: str) -> dict[str, torch.Tensor]:
+    try:
+        return load_safetensors(path / name, "--resume")
+    except InputError as exc:
+        raise InputError("--resume", f"checkpoint '{path.name}': {exc.problem}",
+                         "resume from an older step_N folder, or start afresh") from None
+
+
+def _load_state(path: Path) -> dict:
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        state["step"], state["optimizer"], state["scheduler"], state["torch_rng"]  # noqa: B018 - all present
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError):
+        raise InputError("--resume", f"checkpoint '{path.name}': state.json is damaged",
+                         "resume from an older step_N folder, or start afresh") from None
+    return state
 
 
 def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -82,19 +108,37 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     if not (path / "state.json").is_file():
         raise InputError("--resume", f"'{path}' is not a training checkpoint (no state.json)",
                          "pass a checkpoints/step_N folder or the run's output folder")
-    weights = load_file(str(path / "trainable.safetensors"))
+    weights = _load_tensors(path, "trainable.safetensors")
+    state = _load_state(path)
+    optimizer_tensors = _load_tensors(path, "optimizer.safetensors")
     params = dict(model.named_parameters())
     missing = sorted({n for n, p in params.items() if p.requires_grad} - set(weights))
     if missing or not set(weights) <= set(params):
         raise InputError("--resume", f"checkpoint '{path.name}' was written by a different model or method "
                          f"(missing {missing[:3]}, unexpected {sorted(set(weights) - set(params))[:3]})",
                          "resume with the same config that wrote it")
+    reshaped = [f"{n} {tuple(v.shape)} vs {tuple(params[n].shape)}" for n, v in weights.items()
+                if v.shape != params[n].shape]
+    if reshaped:
+        raise InputError("--resume", f"checkpoint '{path.name}' has other tensor shapes than this run (e.g. another "
+                         f"LoRA rank or model size): {reshaped[:2]}", "resume with the same config that wrote it")
     with torch.no_grad():
         for name, value in weights.items():
             params[name].copy_(value)
-    state = json.loads((path / "state.json").read_text())
-    optimizer.load_state_dict(_optimizer_state(load_file(str(path / "optimizer.safetensors")),
-                                               state["optimizer"]))
+    optimizer.load_state_dict(_optimizer_state(optimizer_tensors, state["optimizer"]))
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     return int(state["step"])
+
+
+def refuse_to_overwrite(output_dir: str | Path, resume: str | bool | None) -> None:
+    """A fresh run (no ``--resume``) into a folder that holds another run's checkpoints or exports is refused, so
+    its ``lora.safetensors`` / ``model/`` are never silently replaced."""
+    if resume:
+        return
+    out = Path(output_dir)
+    found = [p for p in (out / "checkpoints" / LATEST, out / "lora.safetensors", out / "model") if p.exists()]
+    if found:
+        raise InputError("output_dir", f"{out} already holds a training run "
+                         f"({', '.join(str(p.relative_to(out)) for p in found)})",
+                         "pass --resume to continue it, or choose another --output-dir")

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..core.errors import InputError
 from .batch_loader import StepBatches, step_generators
-from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoints import latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint
 from .config import Config
 from .dataset import Clip, list_clips
 from .metrics_log import MetricsLog
@@ -181,6 +181,7 @@ def finish(run: Run, start: int, step: int, seconds: float) -> None:
 def train(config: Config, resume: str | bool | None = None, stop_after: int | None = None) -> Path:
     """Train to ``config.train.steps`` (or stop early after ``stop_after`` steps, keeping the checkpoint) and
     write the final model / LoRA into ``config.output_dir``; returns that folder."""
+    refuse_to_overwrite(config.output_dir, resume)
     run = setup(config)
     began = time.perf_counter()
     start, step = fit(run, resume, stop_after)

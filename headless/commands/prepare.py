@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError, MissingModelError
@@ -57,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         model = (load_dwpose(search_dirs(args.models_dir), args.device, DETECTOR.filename, ESTIMATOR.filename)
                  if _needs_model(videos) else None)
     except (InputError, MissingModelError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
     for video in videos:
@@ -70,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
             poses = _poses_for(video, loaded, model, args)
             write_clip(clip_from_video(loaded.frames, poses, loaded.info["loaded_fps"], video.name), target)
         except InputError as exc:
-            print(f"error: {video.name}: {exc}")
+            print(f"error: {video.name}: {exc}", file=sys.stderr)
             failed += 1
             continue
         print(f"wrote {target}: {poses.num_frames} frames, {poses.num_people} identities")
