@@ -5,8 +5,8 @@ Per sample: the reference frame (CLIP token + noise-augmented, unscaled VAE late
 frame), per-person DWPose maps and body/face masks through the MaskPose adapter (added after ``conv_in``), and the
 people's identity tokens. Conditioning dropout as StableAnimator trains it: CLIP and face tokens zeroed when
 ``r < 2p``, the reference latent when ``p ≤ r < 3p``. The loss weights every person ×2 and faces ×4 (SPEC §2.4).
-The synthetic world has no face-recognition embeddings, so identity vectors are zero ("missing face"); real data
-with ArcFace vectors would fill them. Batch size 1 (DanceTogether trains 1 clip per GPU).
+Identity vectors come per person in stream order (``face_vectors``): the synthetic characters' vectors, or the
+ArcFace vectors ``prepare`` stored (zero for a missing face). Batch size 1 (DanceTogether trains 1 clip per GPU).
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from torch import nn
 from ..core.errors import InputError
 from ..core.losses import masked_reconstruction as mr
 from ..core.models.loading import DtypePolicy
-from ..core.models.stable_animator.face_encoder import FACE_EMBEDDING_DIM
 from ..core.models.stable_animator.generate import clip_image_tokens, encode_reference
 from ..core.models.stable_animator.loader import load_dance_together
 from ..core.models.stable_animator.mask_pose import pad_absent_people
@@ -31,6 +30,7 @@ from ..core.sampling.edm import SvdSettings
 from ..core.video.output_files import atomic_directory
 from .config import Config
 from .dataset import Clip, resize_window
+from .face_vectors import clip_faces
 from .files import save_safetensors
 from .pairs import sample_pair
 from .scail2_batch import pixels
@@ -43,13 +43,14 @@ CONDITION_DROPOUT = 0.1  # p of SPEC §2.4
 @dataclass(frozen=True)
 class DtSample:
     """``reference`` ``(H,W,3)``; ``frames`` ``(T,H,W,3)``; ``pose_maps`` ``(N,T,H,W,3)`` in 0..1; ``body`` and
-    ``face`` ``(N,T,H,W)`` masks."""
+    ``face`` ``(N,T,H,W)`` masks; ``identities`` ``(N, 512)`` identity vectors, all in stream order."""
 
     reference: torch.Tensor
     frames: torch.Tensor
     pose_maps: torch.Tensor
     body: torch.Tensor
     face: torch.Tensor
+    identities: torch.Tensor
 
     def to(self, device: torch.device) -> DtSample:
         return DtSample(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
@@ -61,9 +62,10 @@ def dt_sample(clip: Clip, frames: int, width: int, height: int, beta: float, mar
     target = resize_window(clip.window(range(b, b + frames)), width, height)
     reference = resize_window(clip.window([a]), width, height)
     maps = render_per_person(target.poses, width, height)
+    identities = clip_faces(clip.meta.path, clip.meta.ids).vectors  # rows in track order, as the pose maps
     return DtSample(pixels(reference.frames)[0], pixels(target.frames), pixels(maps),
                     torch.from_numpy(target.masks).transpose(0, 1).float(),
-                    torch.from_numpy(target.face_masks).transpose(0, 1).float())
+                    torch.from_numpy(target.face_masks).transpose(0, 1).float(), torch.from_numpy(identities))
 
 
 def _parts(config: Config) -> dict[str, str]:
@@ -101,9 +103,8 @@ class DanceTogetherObjective(nn.Module):
 
     def _conditions(self, batch: DtSample, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Context tokens ``(1, 1+N·K, D)`` and reference latent ``(1, 4, h, w)``, after conditioning dropout."""
-        people = batch.pose_maps.shape[0]
         clip = clip_image_tokens(self.image_encoder, batch.reference.cpu()).to(batch.frames.device)
-        faces = batch.frames.new_zeros(1, people, FACE_EMBEDDING_DIM)
+        faces = batch.identities[None].to(batch.frames.dtype)
         context = torch.cat([clip, self.face_encoder.encode_people(faces, clip)], dim=1)
         seed = int(torch.randint(0, 2**31, (1,), generator=generator))
         reference = encode_reference(self.vae, batch.reference.cpu(), self.settings.noise_aug, seed)
