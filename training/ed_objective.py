@@ -16,6 +16,7 @@ Stages (``model.trainable``, the AnimateAnyone recipe the paper fine-tunes with)
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from ..core.models.animate_anyone.sampler import added_after_conv_in, clip_pixel
 from .config import Config
 from .dataset import Clip
 from .ed_batch import EdSample, collate_ed, ed_sample
+from .scail2_batch import SampleOptions
 from .scail2_objective import sample_options
 
 TIMESTEPS = 1000
@@ -77,6 +79,13 @@ def trained_parts(config: Config) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def ed_batch(options: SampleOptions, batch_size: int, clips: list[Clip], rng: np.random.Generator,
+             frames: int = 1) -> EdSample:
+    """``batch_size`` samples of ``frames`` target frames (1 in stage 1) from clips drawn with ``rng``."""
+    picks = rng.integers(len(clips), size=batch_size)
+    return collate_ed([ed_sample(clips[i], options, rng, frames) for i in picks])
+
+
 class EverybodyDanceObjective(nn.Module):
     """``forward(batch, generator)`` → ``{"loss", "diffusion", "img"}`` for one batch of the configured stage."""
 
@@ -105,9 +114,12 @@ class EverybodyDanceObjective(nn.Module):
         self.models = dataclasses.replace(m, device=device, dtype=torch.float32)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> EdSample:
-        picks = rng.integers(len(clips), size=self.config.train.batch_size)
+        return self.batch_maker()(clips, rng)
+
+    def batch_maker(self) -> partial:
+        """Batches need no network (pixels, skeletons, masks), so worker processes can build them."""
         frames = self.config.data.frames if self.video else 1
-        return collate_ed([ed_sample(clips[i], self.options, rng, frames) for i in picks])
+        return partial(ed_batch, self.options, self.config.train.batch_size, frames=frames)
 
     def _reference_bank(self, batch: EdSample, embeds: torch.Tensor, latents: torch.Tensor) -> ReferenceBank:
         ref_pose = self.ref_pose_guider(batch.reference_ieg.permute(0, 3, 1, 2))
