@@ -40,10 +40,14 @@ class ModelConfig:
     checkpoint: str | None = None  # scail2: safetensors file or diffusers folder; everybody_dance: release folder
     arch: ArchConfig = field(default_factory=ArchConfig)  # scail2 built from scratch when no checkpoint
     animate_anyone: dict | None = None  # everybody_dance from scratch: AnimateAnyoneConfig fields
-    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths
+    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths, or
+    #                                     {sizes: {...}} for fresh networks (tiny CPU runs; training/README.md)
     vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
     clip_vision: str | None = None  # clip_vision_h.safetensors: CLIP tokens of the reference (as at inference)
     gradient_checkpointing: bool = False
+    # everybody_dance / dance_together: the parts to train, the rest frozen (None: the backbone's default; see
+    # training/README.md, e.g. [motion_modules] for EverybodyDance stage 2, [adapter] for MaskPose only)
+    trainable: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -287,8 +291,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     model = dataclasses.replace(config.model, checkpoint=_resolve(config.model.checkpoint, base),
                                 vae=_resolve(config.model.vae, base),
                                 clip_vision=_resolve(config.model.clip_vision, base),
-                                dance_together=None if parts is None else {k: _resolve(str(v), base)
-                                                                           for k, v in parts.items()})
+                                dance_together=None if parts is None else {
+                                    k: _resolve(v, base) if isinstance(v, str) else v  # files; sizes stay
+                                    for k, v in parts.items()})
     data = dataclasses.replace(config.data, root=_resolve(config.data.root, base),
                                text_embeddings=_resolve(config.data.text_embeddings, base))
     config = dataclasses.replace(config, model=model, data=data, output_dir=_resolve(config.output_dir, base))
