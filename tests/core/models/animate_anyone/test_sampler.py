@@ -103,7 +103,7 @@ def test_clip_input_is_the_squashed_whole_image():
 
 @pytest.mark.slow
 def test_peak_memory_stays_flat_as_the_clip_grows():
-    from choreograph.benchmarks.referencenet_memory import MemoryBench, long_video_memory
+    from choreograph.benchmarks.referencenet_sampler import MemoryBench, long_video_memory
 
     result = long_video_memory(MemoryBench(height=64, width=64, context_frames=8), short=8, long=32)
     assert result["ratio"] < 1.1, result
