@@ -100,7 +100,7 @@ def _long_video_peak(cfg: BenchConfig, frames: int, segment: int, queue) -> None
     codec = WanVideoCodec(AutoencoderKLWan(base_dim=8, dim_mult=[1, 2, 2, 2], num_res_blocks=1).eval()
                           .to(cfg.device))
     video = Scail2Video(torch.rand(cfg.height, cfg.width, 3), torch.rand(frames, cfg.height, cfg.width, 3),
-                        torch.zeros(cfg.height, cfg.width, 3), torch.zeros(frames, cfg.height, cfg.width, 3))
+                        torch.ones(cfg.height, cfg.width, 3), torch.zeros(frames, cfg.height, cfg.width, 3))
     model = _model(cfg)
     cuda = cfg.device.startswith("cuda")
     if cuda:
