@@ -41,6 +41,7 @@ from ..core.models.fp8 import make_fp8_linear, quantize_fp8
 from ..core.models.offload import enable_block_offload
 from ..core.models.scail2 import Scail2Context
 from ..core.models.wan_arch import SCAIL2, WanArch
+from ..core.models.wan_forward import cross_context, time_conditions
 from ..core.models.wan_loader import build_wan
 from .flops import BlockShape, attention_flops, device_peak_tflops
 from .timing import WALL, Samples, cuda_sync, measure, one_thread
@@ -106,9 +107,11 @@ class Check:
             self.model = _as_loaded(build_wan(shape.arch()), dtype)
         self.inputs = self._inputs()
         with torch.no_grad():
-            tokens, phasors, _ = self.model._sequence(self.inputs[0], self.inputs[4])
-            _, proj, text = self.model._conditions(*self.inputs[1:4])
-        self.block_args = (tokens, text, proj, phasors)
+            x, t, text, image, ctx = self.inputs
+            tokens, phasors, _ = self.model.sequence(x, ctx)
+            _, proj = time_conditions(self.model, t, tokens.dtype, ctx.compat)
+            cross = cross_context(self.model, text.to(tokens.dtype), image.to(tokens.dtype), ctx.compat)
+        self.block_args = (tokens, cross, proj, phasors)
 
     def _inputs(self) -> tuple:
         s, d = self.shape, {"device": self.device, "dtype": self.dtype}
