@@ -101,6 +101,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 1
     export_merged: bool = False  # LoRA runs: also write the merged full model
+    distributed: str = "ddp"  # ddp | fsdp (FSDP-2: weights, gradients, optimizer state sharded; training.distributed)
+    fsdp_reshard_after_forward: bool = True  # free gathered weights after each block's forward (ZeRO-3-like)
+    fsdp_cpu_offload: bool = False  # keep sharded weights and optimizer state in CPU memory
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ def validate(config: Config) -> Config:
     _choice(m.backbone, BACKBONES, "model.backbone")
     _choice(t.method, METHODS, "train.method")
     _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
+    _choice(t.distributed, ("ddp", "fsdp"), "train.distributed")
     _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
     _choice(config.losses.img.mask_resize, ("nearest", "area"), "losses.img.mask_resize")
     for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae),
