@@ -63,6 +63,7 @@ class SyntheticConfig:
     pairs: bool = False  # reverse-driving triplets (core.synth.pairs): cast A drives, cast B is the target
     replacement_probability: float = 0.25  # pairs: share of replacement-mode triplets (SCAIL-2: 3:1)
     same_bodies: bool = True  # pairs: cast A has cast B's bodies (identical poses)
+    preferences: bool = False  # Bias-Aware DPO pairs (core.synth.preferences): ``clips`` items, renderer as generator
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,8 @@ def validate(config: Config) -> Config:
                          ("lora.alpha", config.lora.alpha)):
         _positive(where, value)
     _choice(d.driving, ("skeleton", "rgb"), "data.driving")
+    if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
+        raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")
     probabilities = (d.swap_probability, d.bone_scaling_probability, d.text_dropout, d.replacement_probability,
                      d.rgb_driving_probability, d.driving_crop_probability)
     if not all(0 <= p <= 1 for p in probabilities):
