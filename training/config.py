@@ -78,6 +78,7 @@ class DataConfig:
     permute_slots: bool = True
     bone_scaling_probability: float = 0.3
     lead_in_frames: int = 16  # dreamactor_m2: driving zeroed for the first second (SPEC §4.1) when frames exceed it
+    workers: int = 2  # batch-building processes (0: one loader thread); see training/batch_loader.py
     text_embeddings: str | None = None  # safetensors {positive, empty}: umT5 prompt embeddings (training.prompts)
     text_dropout: float = 0.1  # chance a sample gets the empty prompt instead of its prompt
     replacement_probability: float = 0.25  # scail2: share of batches from replacement triplets (SCAIL-2 3:1)
@@ -257,6 +258,8 @@ def validate(config: Config) -> Config:
                          ("train.log_every", t.log_every), ("lora.rank", config.lora.rank),
                          ("lora.alpha", config.lora.alpha)):
         _positive(where, value)
+    if d.workers < 0:
+        raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
     _choice(d.driving, ("skeleton", "rgb"), "data.driving")
     if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
         raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from .config import Config
 from .dataset import Clip, resize_window
 from .files import save_safetensors
 from .pairs import sample_pair
-from .scail2_batch import pixels
+from .scail2_batch import SampleOptions, pixels
 from .scail2_objective import sample_options
 
 PARTS = ("unet", "pose_net", "face_encoder", "svd_folder")
@@ -76,6 +77,13 @@ def _parts(config: Config) -> dict[str, str]:
     return given
 
 
+def dt_batch(options: SampleOptions, clips: list[Clip], rng: np.random.Generator) -> DtSample:
+    """One sample (batch size 1) from a clip drawn with ``rng``."""
+    o = options
+    return dt_sample(clips[int(rng.integers(len(clips)))], o.frames, o.width, o.height, o.swap_probability,
+                     o.sample_margin, rng)
+
+
 class DanceTogetherObjective(nn.Module):
     """``forward(batch, generator)`` → ``{"loss", "reconstruction"}``."""
 
@@ -95,9 +103,11 @@ class DanceTogetherObjective(nn.Module):
         self.options = sample_options(config)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> DtSample:
-        o = self.options
-        return dt_sample(clips[int(rng.integers(len(clips)))], o.frames, o.width, o.height, o.swap_probability,
-                         o.sample_margin, rng)
+        return self.batch_maker()(clips, rng)
+
+    def batch_maker(self) -> partial:
+        """Batches need no network (pixels, pose maps, masks), so worker processes can build them."""
+        return partial(dt_batch, self.options)
 
     def _conditions(self, batch: DtSample, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Context tokens ``(1, 1+N·K, D)`` and reference latent ``(1, 4, h, w)``, after conditioning dropout."""

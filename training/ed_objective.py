@@ -9,6 +9,7 @@ inputs of the matching blocks (§1.3). With probability ``reference_dropout`` a 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from ..core.models.animate_anyone.sampler import added_after_conv_in, clip_pixel
 from .config import Config
 from .dataset import Clip
 from .ed_batch import EdSample, collate_ed, ed_sample
+from .scail2_batch import SampleOptions
 from .scail2_objective import sample_options
 
 TIMESTEPS = 1000
@@ -57,6 +59,12 @@ def load_models(config: Config):
     return load_animate_anyone(files, dtype=torch.float32)
 
 
+def ed_batch(options: SampleOptions, batch_size: int, clips: list[Clip], rng: np.random.Generator) -> EdSample:
+    """``batch_size`` stage-1 samples from clips drawn with ``rng``."""
+    picks = rng.integers(len(clips), size=batch_size)
+    return collate_ed([ed_sample(clips[i], options, rng) for i in picks])
+
+
 class EverybodyDanceObjective(nn.Module):
     """``forward(batch, generator)`` → ``{"loss", "diffusion", "img"}`` for one stage-1 batch."""
 
@@ -82,8 +90,11 @@ class EverybodyDanceObjective(nn.Module):
         self.models = dataclasses.replace(m, device=device, dtype=torch.float32)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> EdSample:
-        picks = rng.integers(len(clips), size=self.config.train.batch_size)
-        return collate_ed([ed_sample(clips[i], self.options, rng) for i in picks])
+        return self.batch_maker()(clips, rng)
+
+    def batch_maker(self) -> partial:
+        """Batches need no network (pixels, skeletons, masks), so worker processes can build them."""
+        return partial(ed_batch, self.options, self.config.train.batch_size)
 
     def _reference_bank(self, batch: EdSample, embeds: torch.Tensor, latents: torch.Tensor) -> ReferenceBank:
         ref_pose = self.ref_pose_guider(batch.reference_ieg.permute(0, 3, 1, 2))

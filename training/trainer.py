@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from accelerate import Accelerator
 from torch import nn
 
 from ..core.errors import InputError
+from .batch_loader import StepBatches, step_generators
 from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint, save_sharded_checkpoint
 from .config import Config
 from .dataset import Clip, list_clips
@@ -83,20 +83,17 @@ def setup(config: Config) -> Run:
     return Run(config, accelerator, model, optimizer, scheduler, clips)
 
 
-def step_generators(seed: int, step: int, rank: int) -> tuple[np.random.Generator, torch.Generator]:
-    rng = np.random.default_rng([seed, step, rank])
-    return rng, torch.Generator().manual_seed(int(rng.integers(2**62)))
-
-
 def make_batch(run: Run, rng: np.random.Generator):
     return run.network.make_batch(run.clips, rng)
 
 
-def _batch_for(run: Run, step: int) -> tuple[object, torch.Generator]:
-    """Step ``step``'s batch and noise generator; a pure function of (seed, step, process), so it may be built
-    ahead on another thread without changing the run."""
-    rng, generator = step_generators(run.config.seed, step, run.accelerator.process_index)
-    return make_batch(run, rng), generator
+def step_batches(run: Run, first: int, last: int) -> StepBatches:
+    """Batches of steps ``first..last-1``, built ahead: in ``data.workers`` processes when the objective's batches
+    need no network on the training device (``batch_maker``), else on one loader thread. Either way a batch is a
+    pure function of (seed, step, process), so where it is built never changes the run."""
+    maker = getattr(run.network, "batch_maker", None)
+    return StepBatches(run.network.make_batch, run.clips, run.config.seed, run.accelerator.process_index, first,
+                       last, run.config.data.workers, maker() if maker is not None else None)
 
 
 def losses(run: Run, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -162,13 +159,10 @@ def fit(run: Run, resume: str | bool | None = None, stop_after: int | None = Non
     metrics = MetricsLog(out)
     step = start = resume_step(run, resume)
     last = t.steps if stop_after is None else min(t.steps, stop_after)
-    with ThreadPoolExecutor(max_workers=1) as loader:  # the next batch is read while this one trains
-        pending = loader.submit(_batch_for, run, step) if step < last else None
-        while pending is not None and step < last:
+    with step_batches(run, step, last) as batches:  # the next batches are built while this one trains
+        while step < last:
             tick = time.perf_counter()
-            batch, generator = pending.result()
-            if step + 1 < last:
-                pending = loader.submit(_batch_for, run, step + 1)
+            batch, generator = batches.get(step)
             terms = losses(run, batch, generator)
             optimise(run, terms)
             step += 1

@@ -114,6 +114,10 @@ def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
                                             reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
                                             characters=characters)
     assert ieg.shape == (1, SIZE, SIZE, 3) and ieg.max() > 0
-    assert ieg[0, :, :8, 0].sum() > ieg[0, :, :8, 1].sum()  # reference 0 plays track 7 (slot 0, red)
+    from choreograph.core.render.palette import SLOT_RGB
+
+    hue = int(np.argmax(SLOT_RGB[0]))  # reference 0 plays track 7 (slot 0)
+    other = (hue + 1) % 3
+    assert ieg[0, :, :8, hue].sum() > ieg[0, :, :8, other].sum()
     with pytest.raises(InputError, match="reference_ieg"):
         ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3))

@@ -93,7 +93,7 @@ def _forward(model, ctx: Scail2Context, seed: int = 0) -> torch.Tensor:
 def test_sequence_order_spans_and_phasors(make_tiny_model):
     model = make_tiny_model(SCAIL2)
     ctx = _context(REPLACEMENT, extra=2)
-    tokens, (cos, _), span = model._sequence(torch.zeros(B, 16, F, H, W), ctx)
+    tokens, (cos, _), span = model.sequence(torch.zeros(B, 16, F, H, W), ctx)
     layout = token_layout((B, 16, F, H, W), extra_refs=2)
     assert tokens.shape[1] == sum(layout.values()) == cos.shape[1]
     assert span == (layout["extra_refs"] + layout["ref"], layout["extra_refs"] + layout["ref"] + layout["video"])
