@@ -118,3 +118,17 @@ def test_img_is_off_by_default_for_scail2_and_optional(make_config, triplet_root
     assert Scail2Objective(with_img, torch.device("cpu")).probe is not None
     ed = load_config(make_config(model={"backbone": "everybody_dance"}, losses={"img": {}}))
     assert ed.losses.img.weight == pytest.approx(0.1)
+
+
+def test_crop_and_stretch_keeps_masks_on_their_people(triplet_root):
+    from choreograph.training.scail2_batch import crop_stretch
+
+    clip = next(Clip(p) for p in list_clips(triplet_root))
+    window = clip.driving_window(range(5))
+    out = crop_stretch(window, np.random.default_rng(1))
+    assert out.frames.shape == window.frames.shape and out.masks.shape == window.masks.shape
+    assert not np.array_equal(out.frames, window.frames)  # zoomed in
+    assert out.masks.sum() > window.masks.sum()  # people grow with the stretch
+    background = window.frames[0][~window.masks[0].any(0)].mean(0)
+    person = out.frames[out.masks.any(1)].astype(float)
+    assert np.abs(person - background).sum(-1).mean() > 20  # masked pixels are people, not background
