@@ -132,3 +132,20 @@ def test_crop_and_stretch_keeps_masks_on_their_people(triplet_root):
     background = window.frames[0][~window.masks[0].any(0)].mean(0)
     person = out.frames[out.masks.any(1)].astype(float)
     assert np.abs(person - background).sum(-1).mean() > 20  # masked pixels are people, not background
+
+
+def test_reverse_driving_run_resumes_exactly(make_config, triplet_root, tmp_path):
+    from choreograph.training.trainer import train
+    from safetensors.torch import load_file
+
+    data = {"root": str(triplet_root), "frames": 5, "replacement_probability": 0.5, "rgb_driving_probability": 0.5}
+    straight = load_config(make_config(data=data, train={"steps": 4}, losses={"img": {}}),
+                           {"output_dir": str(tmp_path / "straight")})
+    split = load_config(make_config(data=data, train={"steps": 4}, losses={"img": {}}),
+                        {"output_dir": str(tmp_path / "split")})
+    train(straight)
+    train(split, stop_after=2)
+    train(split, resume=True)
+    a, b = (load_file(str(tmp_path / run / "checkpoints" / "step_0000004" / "trainable.safetensors"))
+            for run in ("straight", "split"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
