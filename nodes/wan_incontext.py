@@ -7,6 +7,7 @@ import dataclasses
 import torch
 
 from ..core.errors import InputError
+from ..core.models.checkpoint import load_safetensors
 from ..core.models.loading import DtypePolicy
 from ..core.models.scail2 import MODES
 from ..core.models.wan_arch import I2V, SCAIL2
@@ -147,9 +148,7 @@ class ChoreoWanPrompt:
         if clip_vision_output is None and clip_vision_name not in (NONE, ""):
             clip_vision_output = _encode_reference(clip_vision_name, reference_image)
         if embeddings_file.strip():
-            from safetensors.torch import load_file
-
-            tensors = load_file(str(resolve_input_path(embeddings_file, "embeddings_file")))
+            tensors = load_safetensors(resolve_input_path(embeddings_file, "embeddings_file"), "embeddings_file")
             missing = [k for k in ("positive", "negative") if k not in tensors]
             if missing:
                 raise InputError("embeddings_file", f"has no {', '.join(missing)} tensor",

@@ -40,10 +40,14 @@ class ModelConfig:
     checkpoint: str | None = None  # scail2: safetensors file or diffusers folder; everybody_dance: release folder
     arch: ArchConfig = field(default_factory=ArchConfig)  # scail2 built from scratch when no checkpoint
     animate_anyone: dict | None = None  # everybody_dance from scratch: AnimateAnyoneConfig fields
-    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths
+    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths, or
+    #                                     {sizes: {...}} for fresh networks (tiny CPU runs; training/README.md)
     vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
     clip_vision: str | None = None  # clip_vision_h.safetensors: CLIP tokens of the reference (as at inference)
     gradient_checkpointing: bool = False
+    # everybody_dance / dance_together: the parts to train, the rest frozen (None: the backbone's default; see
+    # training/README.md, e.g. [motion_modules] for EverybodyDance stage 2, [adapter] for MaskPose only)
+    trainable: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class SyntheticConfig:
     pairs: bool = False  # reverse-driving triplets (core.synth.pairs): cast A drives, cast B is the target
     replacement_probability: float = 0.25  # pairs: share of replacement-mode triplets (SCAIL-2: 3:1)
     same_bodies: bool = True  # pairs: cast A has cast B's bodies (identical poses)
+    preferences: bool = False  # Bias-Aware DPO pairs (core.synth.preferences): ``clips`` items, renderer as generator
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 1
     export_merged: bool = False  # LoRA runs: also write the merged full model
+    distributed: str = "ddp"  # ddp | fsdp (FSDP-2: weights, gradients, optimizer state sharded; training.distributed)
+    fsdp_reshard_after_forward: bool = True  # free gathered weights after each block's forward (ZeRO-3-like)
+    fsdp_cpu_offload: bool = False  # keep sharded weights and optimizer state in CPU memory
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,7 @@ def validate(config: Config) -> Config:
     _choice(m.backbone, BACKBONES, "model.backbone")
     _choice(t.method, METHODS, "train.method")
     _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
+    _choice(t.distributed, ("ddp", "fsdp"), "train.distributed")
     _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
     _choice(config.losses.img.mask_resize, ("nearest", "area"), "losses.img.mask_resize")
     for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae),
@@ -256,6 +265,8 @@ def validate(config: Config) -> Config:
     if d.workers < 0:
         raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
     _choice(d.driving, ("skeleton", "rgb"), "data.driving")
+    if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
+        raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")
     probabilities = (d.swap_probability, d.bone_scaling_probability, d.text_dropout, d.replacement_probability,
                      d.rgb_driving_probability, d.driving_crop_probability)
     if not all(0 <= p <= 1 for p in probabilities):
@@ -287,8 +298,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     model = dataclasses.replace(config.model, checkpoint=_resolve(config.model.checkpoint, base),
                                 vae=_resolve(config.model.vae, base),
                                 clip_vision=_resolve(config.model.clip_vision, base),
-                                dance_together=None if parts is None else {k: _resolve(str(v), base)
-                                                                           for k, v in parts.items()})
+                                dance_together=None if parts is None else {
+                                    k: _resolve(v, base) if isinstance(v, str) else v  # files; sizes stay
+                                    for k, v in parts.items()})
     data = dataclasses.replace(config.data, root=_resolve(config.data.root, base),
                                text_embeddings=_resolve(config.data.text_embeddings, base))
     config = dataclasses.replace(config, model=model, data=data, output_dir=_resolve(config.output_dir, base))

@@ -121,3 +121,15 @@ def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
     assert ieg[0, :, :8, hue].sum() > ieg[0, :, :8, other].sum()
     with pytest.raises(InputError, match="reference_ieg"):
         ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3))
+
+
+def test_shift_windows_off_keeps_the_release_windows(loaded):
+    """Off: Moore's step-0 windows at every step (what the golden long-pipeline run needs); on: they move."""
+    model, _ = loaded
+    bank, _ = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3), torch.rand(1, SIZE, SIZE, 3))
+    poses = torch.rand(5, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(2))
+    common = {"steps": 2, "cfg": 1.0, "seed": 3, "context_frames": 2, "context_overlap": 0}
+    fixed = ChoreoReferenceNetSampler().run(model, bank, poses, **common, shift_windows=False)[0]["samples"]
+    moving = ChoreoReferenceNetSampler().run(model, bank, poses, **common)[0]["samples"]
+    again = ChoreoReferenceNetSampler().run(model, bank, poses, **common, shift_windows=False)[0]["samples"]
+    assert torch.equal(fixed, again) and not torch.allclose(fixed, moving)
