@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from ...core.errors import InputError
-from ...core.synth.benchmark import dataset_timing, generation_timings
 from ...core.synth.config import BACKGROUNDS, CHOREOGRAPHIES
 from ...core.synth.dataset import DEFAULT_MIX, MIXED, DatasetSpec, write_dataset
 
@@ -47,10 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _benchmark() -> int:
-    for timing in generation_timings():
-        print(timing.line())
-    print(dataset_timing().line())
-    return 0
+    from ...benchmarks.synthetic_world import main as benchmark
+
+    return benchmark()
 
 
 def main(args: argparse.Namespace) -> int:

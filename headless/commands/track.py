@@ -52,7 +52,7 @@ def _load_video(path: Path, frames: int):
 
 def main(args: argparse.Namespace) -> int:
     if args.benchmark:
-        from ...core.pose.track_benchmark import format_table, run_benchmark
+        from ...benchmarks.tracking import format_table, run_benchmark
 
         print(format_table(run_benchmark()))
         return 0
