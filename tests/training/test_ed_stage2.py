@@ -71,6 +71,9 @@ def test_export_is_a_moore_motion_module_read_back_exactly(stage2, tmp_path):
         assert set(exported) == set(official)
 
 
-def test_unknown_part_is_named(stage2):
+def test_unknown_part_and_too_long_windows_are_named(stage2):
     with pytest.raises(InputError, match="model.trainable"):
         setup(stage2(trainable=["motion_module"]))
+    sizes = {**TINY_SIZES, "motion_max_frames": 4}
+    with pytest.raises(InputError, match="data.frames"):
+        setup(stage2(animate_anyone=sizes))
