@@ -189,3 +189,21 @@ def max_rss() -> int:
 
 def mib(count: float) -> str:
     return f"{count / 2**20:.1f} MiB"
+
+
+def _call_into(queue, fn, args) -> None:
+    queue.put(fn(*args))
+
+
+def in_fresh_process(fn: Callable, *args):
+    """``fn(*args)`` in a newly spawned process (a clean memory peak); ``fn`` must be a module-level function
+    and its result picklable."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_call_into, args=(queue, fn, args))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result

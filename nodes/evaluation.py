@@ -40,7 +40,7 @@ def _embedder(choice: str) -> Embedder:
     if not choice.endswith(".onnx"):
         raise InputError("embedder", f"'{choice}' is not an ONNX re-ID model", "pick a .onnx file from models/reid")
     return crop_embedder(onnx_network(locate_model(ModelFile(choice, REID_FOLDER), model_search_dirs(REID_FOLDER),
-                                                   download=False)))
+                                                   download=False), "embedder"))
 
 
 def _save(report: dict, filename_prefix: str) -> tuple[str, dict]:

@@ -7,6 +7,7 @@ import dataclasses
 import torch
 
 from ..core.errors import InputError
+from ..core.models.checkpoint import load_safetensors
 from ..core.models.loading import DtypePolicy
 from ..core.models.scail2 import MODES
 from ..core.models.wan_arch import I2V, SCAIL2
@@ -147,9 +148,7 @@ class ChoreoWanPrompt:
         if clip_vision_output is None and clip_vision_name not in (NONE, ""):
             clip_vision_output = _encode_reference(clip_vision_name, reference_image)
         if embeddings_file.strip():
-            from safetensors.torch import load_file
-
-            tensors = load_file(str(resolve_input_path(embeddings_file, "embeddings_file")))
+            tensors = load_safetensors(resolve_input_path(embeddings_file, "embeddings_file"), "embeddings_file")
             missing = [k for k in ("positive", "negative") if k not in tensors]
             if missing:
                 raise InputError("embeddings_file", f"has no {', '.join(missing)} tensor",
@@ -235,8 +234,9 @@ class ChoreoSCAIL2Sampler:
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
             driving_video: torch.Tensor, pose_video_mask: torch.Tensor | None = None,
-            reference_image_mask: torch.Tensor | None = None, mode: str = "animation", compat: str = OFFICIAL, steps: int = 40, cfg: float = 5.0,
-            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES,
+            reference_image_mask: torch.Tensor | None = None, mode: str = "animation", compat: str = OFFICIAL,
+            steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc", seed: int = 0,
+            segment_frames: int = SEGMENT_FRAMES,
             history_frames: int = HISTORY_FRAMES, extra_reference_images: torch.Tensor | None = None,
             extra_reference_masks: torch.Tensor | None = None):
         _need(wan_models, SCAIL2, "SCAIL-2")
@@ -274,18 +274,24 @@ class ChoreoDreamActorSampler:
             "pad_frames": I.integer("Zero-motion frames before the motion (first-second masking, 16 at 16 fps); "
                                     "dropped from the output.", 16, 0, 64, 4),
             **_sampling_inputs(),
+        }, "optional": {
+            "compat": I.choice("official: Wan2.1's own conventions (text padded to 512, CLIP of the reference "
+                               "expected). native: native ComfyUI's WanModel exactly (text as given, no-CLIP "
+                               "image branch on the text, odd latent sizes padded circularly), for comparing with "
+                               "native results.", COMPATS),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor, driving: torch.Tensor,
             pad_frames: int = 16, steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc",
-            seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES):
+            seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES,
+            compat: str = OFFICIAL):
         _need(wan_models, I2V, "DreamActor-M2")
         settings = FlowSettings(steps, shift, cfg, solver, seed)
         segments = _segment_count(driving.shape[0], segment_frames, history_frames)
         with progress_bar(steps * segments, "DreamActor-M2") as progress:
             frames = generate_dreamactor(wan_models.transformer.model, wan_models.codec, _frames(reference_image)[0],
                                          _frames(driving), prompt, settings, pad_frames, segment_frames,
-                                         history_frames, progress)
+                                         history_frames, progress, compat)
         return (frames,)
 
 

@@ -67,6 +67,7 @@ class SyntheticConfig:
     pairs: bool = False  # reverse-driving triplets (core.synth.pairs): cast A drives, cast B is the target
     replacement_probability: float = 0.25  # pairs: share of replacement-mode triplets (SCAIL-2: 3:1)
     same_bodies: bool = True  # pairs: cast A has cast B's bodies (identical poses)
+    preferences: bool = False  # Bias-Aware DPO pairs (core.synth.preferences): ``clips`` items, renderer as generator
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 1
     export_merged: bool = False  # LoRA runs: also write the merged full model
+    distributed: str = "ddp"  # ddp | fsdp (FSDP-2: weights, gradients, optimizer state sharded; training.distributed)
+    fsdp_reshard_after_forward: bool = True  # free gathered weights after each block's forward (ZeRO-3-like)
+    fsdp_cpu_offload: bool = False  # keep sharded weights and optimizer state in CPU memory
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ def validate(config: Config) -> Config:
     _choice(m.backbone, BACKBONES, "model.backbone")
     _choice(t.method, METHODS, "train.method")
     _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
+    _choice(t.distributed, ("ddp", "fsdp"), "train.distributed")
     _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
     _choice(config.losses.img.mask_resize, ("nearest", "area"), "losses.img.mask_resize")
     for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae),
@@ -260,6 +265,8 @@ def validate(config: Config) -> Config:
     if d.workers < 0:
         raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
     _choice(d.driving, ("skeleton", "rgb"), "data.driving")
+    if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
+        raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")
     probabilities = (d.swap_probability, d.bone_scaling_probability, d.text_dropout, d.replacement_probability,
                      d.rgb_driving_probability, d.driving_crop_probability)
     if not all(0 <= p <= 1 for p in probabilities):

@@ -47,7 +47,7 @@ from .scail2_objective import WAN_TIMESTEP_SCALE, sample_options
 
 
 class DreamActorObjective(nn.Module):
-    """``forward(batch, generator)`` → ``{"loss", "flow"}``; batch = (clean, condition, mask latents, text tokens[, CLIP tokens])."""
+    """``forward(batch, generator)`` → ``{"loss", "flow"}``; batch = (clean, condition, mask, text[, image])."""
 
     def __init__(self, config: Config, device: torch.device) -> None:
         super().__init__()

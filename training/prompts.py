@@ -51,6 +51,10 @@ class TrainingPrompt:
             if "empty" in tensors:
                 self.empty = self._checked(_embedding(tensors, "empty", path), path)
         self.encoder = None
+        if config.model.clip_vision is None and image_dim is not None:
+            raise InputError("model.clip_vision", f"is not set, but the model reads {image_dim}-wide CLIP image tokens "
+                             "of the reference (the official SCAIL-2 always gives them)",
+                             "set model.clip_vision: models/clip_vision/clip_vision_h.safetensors")
         if config.model.clip_vision is not None:
             from ..core.models.clip_vision import load_clip_vision
 

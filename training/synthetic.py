@@ -78,4 +78,14 @@ def write_synthetic(root: str | Path, config: SyntheticConfig) -> list[Path]:
     """Write (or extend / reuse) the synthetic dataset under ``root``; returns the clip folders."""
     if config.pairs:
         return write_triplets(root, config)
+    if config.preferences:
+        from ..core.synth.preferences import PreferenceSpec
+        from .preferences import write_synthetic_preferences
+
+        choreographies = "mix" if config.choreography == "mix" else (config.choreography,)
+        spec = PreferenceSpec(characters=(config.characters, config.characters), frames=config.frames,
+                              width=config.width, height=config.height, choreographies=choreographies,
+                              background=config.background)
+        rows = write_synthetic_preferences(root, config.clips, config.seed, spec)
+        return [Path(root) / name for row in rows for name in row.values()]
     return write_dataset(Path(root), dataset_spec(config))

@@ -170,7 +170,7 @@ def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...],
     return out
 
 
-def _as_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
+def as_colour_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
     """Accept ``(T, H, W, C≥3)`` or one ``(H, W, C)`` image, uint8 or float 0..1 (numpy or torch)."""
     v = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
     if v.ndim == 3:
@@ -251,13 +251,13 @@ def pooled_channels(codes: np.ndarray) -> torch.Tensor:
 def driving_mask28(video: np.ndarray | torch.Tensor, downsample: str = "bilinear",
                    input_name: str = "pose_video_mask") -> torch.Tensor:
     """``(28, F, h/2, w/2)`` from the driving colour-mask video (``T = 4k+1`` frames)."""
-    codes = colour_codes(_as_video(video, input_name), halve=True, downsample=downsample)
+    codes = colour_codes(as_colour_video(video, input_name), halve=True, downsample=downsample)
     return fold_time(pooled_channels(codes), input_name)
 
 
 def reference_mask28(image: np.ndarray | torch.Tensor, input_name: str = "reference_image_mask") -> torch.Tensor:
     """``(28, 1, h, w)`` from the single-frame reference colour mask (frame 0 repeated four times)."""
-    codes = colour_codes(_as_video(image, input_name)[:1])
+    codes = colour_codes(as_colour_video(image, input_name)[:1])
     return fold_time(pooled_channels(codes), input_name)
 
 
@@ -331,9 +331,9 @@ class BindingSlots:
 def binding_slots(driving_video: np.ndarray | torch.Tensor, reference_image: np.ndarray | torch.Tensor,
                   mode: str, downsample: str = "bilinear") -> BindingSlots:
     """Both 28-channel masks from the two colour masks, after checking they agree with ``mode``."""
-    drive = _as_video(driving_video, "pose_video_mask")
+    drive = as_colour_video(driving_video, "pose_video_mask")
     check_background(drive, check_mode(mode), "pose_video_mask")
-    ref = _as_video(reference_image, "reference_image_mask")
+    ref = as_colour_video(reference_image, "reference_image_mask")
     check_reference_background(ref, mode)
     if (ref.shape[1] // 2, ref.shape[2] // 2) != (drive.shape[1] // 2, drive.shape[2] // 2):
         raise InputError("reference_image_mask", f"is {ref.shape[2]}x{ref.shape[1]} but the driving mask is "

@@ -42,6 +42,7 @@ class Scail2Inputs:
     pose_strength: float = 1.0
     pose_start: float = 0.0
     pose_end: float = 1.0
+    batch_size: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -57,7 +58,7 @@ class Scail2Conditioning:
 
     ``reference_latents`` primary first, each ``(1, 16, 1, h, w)``; ``pose_latent`` ``(1, 16, Fp, hp, wp)``
     (already × pose_strength) active on ``pose_range``; ``driving_mask_28ch`` ``(1, Fp, 28, hp, wp)``;
-    ``ref_mask_28ch`` ``(1, R + F, 28, h, w)``; ``latent`` ``(1, 16, F, h, w)`` zeros with ``history_frames``
+    ``ref_mask_28ch`` ``(1, R + F, 28, h, w)``; ``latent`` ``(batch, 16, F, h, w)`` zeros with ``history_frames``
     clean previous-frame latents in front; ``video_frame_offset`` for the next call.
     """
 
@@ -83,11 +84,13 @@ class Scail2Conditioning:
                      ) -> tuple[torch.Tensor, Scail2Context]:
         """``(normalised latent, Scail2Context in native mode)``: references stacked ``[additional..., primary]``,
         masks swapped to ``(B, 28, F, h, w)``; ``with_pose`` False for steps outside ``pose_range``."""
-        refs = [process_in(r) for r in self.reference_latents]
+        batch = self.latent.shape[0]
+        refs = [_to_batch(process_in(r), batch) for r in self.reference_latents]
         r = len(refs)
-        ref_masks = None if self.ref_mask_28ch is None else self.ref_mask_28ch[:, :r].movedim(1, 2)
-        pose = process_in(self.pose_latent) if with_pose and self.pose_latent is not None else None
-        drive_mask = None if self.driving_mask_28ch is None else self.driving_mask_28ch.movedim(1, 2)
+        ref_masks = None if self.ref_mask_28ch is None else _to_batch(self.ref_mask_28ch[:, :r].movedim(1, 2), batch)
+        pose = _to_batch(process_in(self.pose_latent), batch) if with_pose and self.pose_latent is not None else None
+        drive_mask = None if self.driving_mask_28ch is None else _to_batch(self.driving_mask_28ch.movedim(1, 2),
+                                                                           batch)
         context = Scail2Context(
             reference=refs[0] if refs else None,
             reference_mask=None if ref_masks is None else ref_masks[:, :, r - 1:r],
@@ -106,6 +109,11 @@ class Scail2Conditioning:
 
     def native_pose_latents(self, process_in: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
         return None if self.pose_latent is None else _given(process_in(self.pose_latent))
+
+
+def _to_batch(tensor: torch.Tensor, batch: int) -> torch.Tensor:
+    """Conditioning of batch 1 repeated to the latent's batch (as ComfyUI repeats conds)."""
+    return tensor.expand(batch, *tensor.shape[1:]) if tensor.shape[0] == 1 and batch > 1 else tensor
 
 
 def _given(latent: torch.Tensor) -> torch.Tensor:
@@ -149,7 +157,7 @@ def native_conditioning(inputs: Scail2Inputs, encode: Encode) -> Scail2Condition
         previous = previous[-inputs.previous_frame_count:] if inputs.previous_frame_count > 0 else previous[:0]
         offset = max(offset - previous.shape[0], 0)
     frames = latent_frames(inputs.length)
-    latent = torch.zeros(1, 16, frames, inputs.height // 8, inputs.width // 8)
+    latent = torch.zeros(inputs.batch_size, 16, frames, inputs.height // 8, inputs.width // 8)
     references = _references(inputs, encode)
     pose = _from_offset(inputs.pose_video, offset)
     pose_mask = _from_offset(inputs.pose_video_mask, offset)

@@ -89,7 +89,8 @@ class Scail2Context:
         if self.extra_references is not None and self.reference is None:
             raise ValueError("extra_references need the primary reference")
         if self.compat == OFFICIAL:
-            missing = [n for n in ("reference", "reference_mask", "driving", "driving_mask") if getattr(self, n) is None]
+            required = ("reference", "reference_mask", "driving", "driving_mask")
+            missing = [n for n in required if getattr(self, n) is None]
             if missing:
                 raise ValueError(f"{', '.join(missing)} missing: the official SCAIL-2 always has them "
                                  "(compat='native' accepts absent inputs)")
@@ -270,7 +271,8 @@ class Scail2Transformer(WanTransformer3DModel):
         return tuple(p.to(device) for p in self._phasor_cache[1])  # type: ignore[return-value]
 
     def _group_phasors(self, mode: str, compat: str, ref_grid: Grid | None, video_grid: Grid,
-                       driving_grid: Grid | None, latent_hw: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+                       driving_grid: Grid | None, latent_hw: tuple[int, int]
+                       ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         groups = group_positions(mode, compat, ref_grid, video_grid, driving_grid, latent_hw)
         parts = [self.rope.at(*p) for p in groups if p is not None]
         if driving_grid is not None and groups[-1] is None:  # official: phasors pooled over the full grid

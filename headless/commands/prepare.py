@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError, MissingModelError
@@ -86,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
                  if _needs_model(videos) else None)
         arcface = _arcface(args)
     except (InputError, MissingModelError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
     for video in videos:
@@ -100,7 +101,7 @@ def main(args: argparse.Namespace) -> int:
             write_clip(clip_from_video(loaded.frames, poses, loaded.info["loaded_fps"], video.name), target)
             _identity_vectors(arcface, loaded.frames, poses, target, args.out_dir)
         except InputError as exc:
-            print(f"error: {video.name}: {exc}")
+            print(f"error: {video.name}: {exc}", file=sys.stderr)
             failed += 1
             continue
         print(f"wrote {target}: {poses.num_frames} frames, {poses.num_people} identities")

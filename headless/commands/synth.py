@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError
@@ -54,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
     if args.benchmark:
         return _benchmark()
     if args.out is None:
-        print("error: --out is required (or use --benchmark)")
+        print("error: --out is required (or use --benchmark)", file=sys.stderr)
         return 2
     try:
         spec = DatasetSpec(scenes=args.scenes, seed=args.seed, frames=args.frames, width=args.width,
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
                            background=args.background, lookalike_probability=args.lookalike_prob, fps=args.fps)
         folders = write_dataset(args.out, spec, _printer(args.scenes))
     except InputError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {len(folders)} scenes ({len(folders) * args.frames} frames) to {args.out}")
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "measure the SCAIL-2 sampler's overhead over bare forwards and its peak memory for 16 vs 64 frames"
+HELP = "measure the SCAIL-2 sampler's overhead over bare forwards and its peak memory for 17 vs 65 frames"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -84,3 +84,8 @@ def model_inputs(case: dict, store: dict[str, torch.Tensor]) -> dict[str, torch.
     absent = set(case.get("absent_inputs", []))
     return {name: None if name in absent or "key" not in spec else store[spec["key"]]
             for name, spec in case["inputs"].items()}
+
+
+def stored_render(store: dict[str, torch.Tensor], case: dict, name: str):
+    """A stored SCAIL2ColoredMask output (uint8 0/1 holding native's float 0/1) as a uint8 0/255 numpy image."""
+    return store[case["outputs"][name]["key"]].numpy().astype("uint8") * 255

@@ -33,7 +33,7 @@ def build(case: dict, store: dict, encode):
         args["width"], args["height"], args["length"], pixels("reference_image"), pixels("reference_image_mask"),
         pixels("pose_video"), pixels("pose_video_mask"), pixels("previous_frames"), args["previous_frame_count"],
         args["video_frame_offset"], "replacement" if args["replacement_mode"] else "animation",
-        args["pose_strength"], args["pose_start"], args["pose_end"]), encode)
+        args["pose_strength"], args["pose_start"], args["pose_end"], args.get("batch_size", 1)), encode)
 
 
 def close(ours: torch.Tensor | None, expected: torch.Tensor) -> bool:

@@ -53,14 +53,9 @@ def render(store: dict, case: dict) -> tuple[np.ndarray, np.ndarray]:
                                             mode, case["sort_by"], case["object_indices"], **extra)
 
 
-def stored_render(store: dict, case: dict, name: str) -> np.ndarray:
-    """A stored rendering output (uint8 0/1 holding native's float 0/1) as uint8 0/255."""
-    return store[case["outputs"][name]["key"]].numpy().astype(np.uint8) * 255
-
-
 @pytest.mark.parametrize("case", G.case_params(ENV, NAME, JSON, "colour_mask_rendering"))
 def test_colour_mask_rendering_is_exact(store, case):
     pose_video_mask, reference_image_mask = render(store, case)
     for ours, name in ((pose_video_mask, "pose_video_mask"), (reference_image_mask, "reference_image_mask")):
-        expected = stored_render(store, case, name)
+        expected = G.stored_render(store, case, name)
         assert ours.shape == expected.shape and np.array_equal(ours, expected), name

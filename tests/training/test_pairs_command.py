@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from choreograph.cli import main
 from choreograph.core.pose.pose_keypoint import save_json, write_pose_keypoint
-from choreograph.core.sampling.scail2 import half_size
 from choreograph.core.synth import SceneConfig, make_scene
 from choreograph.core.synth.dataset import DatasetSpec, write_dataset
 from choreograph.training.config import load_config

@@ -109,7 +109,7 @@ def test_clip_input_crops_like_clip_image_processor_or_squashes_like_the_long_pi
 
 @pytest.mark.slow
 def test_peak_memory_stays_flat_as_the_clip_grows():
-    from choreograph.benchmarks.referencenet_memory import MemoryBench, long_video_memory
+    from choreograph.benchmarks.referencenet_sampler import MemoryBench, long_video_memory
 
     result = long_video_memory(MemoryBench(height=64, width=64, context_frames=8), short=8, long=32)
     assert result["ratio"] < 1.1, result
