@@ -17,7 +17,7 @@ from accelerate import Accelerator
 from torch import nn
 
 from ..core.errors import InputError
-from .batch_loader import StepBatches, step_generators  # noqa: F401 - re-exported for the tests
+from .batch_loader import StepBatches, step_generators  # noqa: F401  (step_generators: part of the API)
 from .checkpoints import (latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint,
                           save_sharded_checkpoint)
 from .config import Config
