@@ -14,12 +14,13 @@ import torch
 
 from ..core.conditioning.binding_slots import driving_mask28, reference_mask28, slot_colour_image
 from ..core.models.scail2 import ANIMATION, Scail2Context
+from ..core.pose.sequence import PoseSequence
 from ..core.render.palette import NUM_SLOTS
 from ..core.render.skeleton import render_skeletons
 from ..core.sampling.loop import VideoCodec
 from ..core.sampling.scail2 import half_size
 from .augment import scale_bones
-from .dataset import Clip, resize_window
+from .dataset import Clip, ClipWindow, resize_window
 from .pairs import sample_pair
 
 
@@ -81,9 +82,19 @@ def pair_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.r
     a, b, swapped = pair
     target = resize_window(clip.window(range(b, b + options.frames)), options.width, options.height)
     reference = resize_window(clip.window([a]), options.width, options.height)
-    people = len(clip.meta.ids)
+    return window_sample(target, reference, codec, options, rng, swapped)
+
+
+def window_sample(target: ClipWindow, reference: ClipWindow, codec: VideoCodec, options: SampleOptions,
+                  rng: np.random.Generator, swapped: bool, driving_poses: PoseSequence | None = None
+                  ) -> Scail2Sample:
+    """The sample of a target window and a one-frame reference, both at the training size.
+
+    ``driving_poses`` (same identities and frames as ``target``) replace the target's own poses as the driving
+    skeletons, e.g. another cast performing the same choreography; by default the target's poses drive."""
+    people = target.masks.shape[1]
     slots = identity_slots(rng, people, options.permute_slots)
-    driving_poses = target.poses
+    driving_poses = target.poses if driving_poses is None else driving_poses
     if rng.random() < options.bone_scaling_probability:
         driving_poses = scale_bones(driving_poses, rng)
     driving = render_skeletons(driving_poses, slots, options.width, options.height)

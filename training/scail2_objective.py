@@ -18,6 +18,7 @@ from .exports import export_final
 from .lora import add_lora
 from .model import build_model, empty_prompt
 from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate
+from .synthetic_stream import SyntheticStream
 from .wan_img import WanMatchingProbe, default_blocks
 
 WAN_TIMESTEP_SCALE = 1000.0  # Wan's network takes t = σ·1000
@@ -45,8 +46,12 @@ class Scail2Objective(nn.Module):
             self.probe = WanMatchingProbe(self.transformer, blocks, img.mask_resize)
         self.codec = make_codec(config.model.vae, device)
         self.options = sample_options(config)
+        stream = config.data.stream
+        self.stream = None if stream is None else SyntheticStream(stream, self.options, self.codec)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> Scail2Sample:
+        if self.stream is not None:
+            return self.stream.batch(rng, self.config.train.batch_size)
         picks = rng.integers(len(clips), size=self.config.train.batch_size)
         with torch.no_grad():
             return collate([clip_sample(clips[i], self.codec, self.options, rng) for i in picks])
@@ -57,7 +62,9 @@ class Scail2Objective(nn.Module):
         x0 = batch.latent
         b, _, f, h, w = x0.shape
         noise = torch.randn(x0.shape, generator=generator).to(device)
-        sigma = fm.sample_sigma(b, h * w // 4, generator).to(device)
+        flow = self.config.losses.flow
+        sigma = fm.sample_sigma(b, h * w // 4, generator)
+        sigma = fm.with_low_noise(sigma, generator, flow.low_noise_probability, flow.low_noise_max).to(device)
         history = fm.history_frame_count(generator, True, f, self.config.losses.flow.history_probability)
         x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
         context = dataclasses.replace(batch.context, history_frames=history)
