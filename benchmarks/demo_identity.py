@@ -24,13 +24,10 @@ import numpy as np
 import torch
 from choreograph.headless.commands.demo import PACK_ROOT, WORKFLOW, demo_prompt, run_demo
 from choreograph.training.config import load_config
-from choreograph.training.exports import save_model_folder
-from choreograph.training.model import build_model
-from safetensors.torch import load_file
+from choreograph.training.exports import export_checkpoint
 
 SEED_SETS = {"held-out": list(range(5000, 5008)), "validation": list(range(4000, 4004))}
 DEFAULT_MODELS = (("with IMG loss", PACK_ROOT / "demo"), ("without IMG loss", PACK_ROOT / "demo" / "ablation_no_img"))
-TRANSFORMER_PREFIX = "transformer."
 
 
 @dataclass(frozen=True)
@@ -60,23 +57,14 @@ def evaluate(model: Path, seeds: list[int], workdir: Path, verbose: bool = True)
     return Scores(seeds, ic, psnr, ssim)
 
 
-def checkpoint_model(config_path: Path, checkpoint: Path, out: Path) -> Path:
-    """A model folder holding a training checkpoint's transformer (full-training runs of a demo config)."""
-    config = load_config(config_path)
-    model = build_model(config.model, config.seed)
-    weights = load_file(str(checkpoint / "trainable.safetensors"))
-    state = {k[len(TRANSFORMER_PREFIX):]: v for k, v in weights.items() if k.startswith(TRANSFORMER_PREFIX)}
-    model.load_state_dict(state)
-    return save_model_folder(model, state, out)
-
-
 def curve(config_path: Path, seeds: list[int], workdir: Path) -> None:
     """IC accuracy of every checkpoint a run of ``config_path`` still holds (the training curve)."""
-    folder = Path(load_config(config_path).output_dir) / "checkpoints"
+    config = load_config(config_path)
+    folder = Path(config.output_dir) / "checkpoints"
     steps = sorted(folder.glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
     print(f"curve of {config_path.name} on seeds {seeds[0]}-{seeds[-1]}: step, mean IC, worst IC, PSNR, SSIM")
     for checkpoint in steps:
-        model = checkpoint_model(config_path, checkpoint, workdir / f"model_{checkpoint.name}")
+        model = export_checkpoint(config, checkpoint, workdir / f"model_{checkpoint.name}")
         s = evaluate(model, seeds, workdir, verbose=False)
         print(f"  {int(checkpoint.name.split('_')[1]):6d}  {np.mean(s.ic):.3f}  {np.min(s.ic):.3f}  "
               f"{np.mean(s.psnr):.2f}  {np.mean(s.ssim):.3f}", flush=True)

@@ -71,6 +71,8 @@ def test_the_demo_workflow_runs_end_to_end_and_reports_ic_accuracy(tmp_path):
     assert result.overlay is not None and result.overlay.is_file()
     assert 0.0 <= result.ic_accuracy <= 1.0 and result.report["frames"] == 9
     assert set(result.report["identities"]) and "swaps" in result.report
+    assert result.comparison is not None and result.comparison.is_file()  # reference | skeletons | generated | truth
+    assert 0 < result.psnr_db < 100 and -1 <= result.ssim <= 1 and result.cpu_seconds > 0
 
 
 @pytest.mark.slow
