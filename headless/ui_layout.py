@@ -49,13 +49,30 @@ def _widgets_values(node: dict, info: dict) -> list[Any]:
     return values
 
 
+def _numeric(node_id: str) -> tuple:
+    return (0, int(node_id), "") if node_id.isdigit() else (1, 0, node_id)
+
+
+def ui_node_ids(prompt: Prompt) -> dict[str, int]:
+    """The editor id of each API node: the same number, so ``--set 9.seed`` means one node in both forms.
+
+    Only when some API id is not a positive whole number (the editor needs integers) are ids given anew, in the
+    API ids' order.
+    """
+    if all(node_id.isdigit() and int(node_id) > 0 for node_id in prompt):
+        return {node_id: int(node_id) for node_id in prompt}
+    return {node_id: index for index, node_id in enumerate(sorted(prompt, key=_numeric), start=1)}
+
+
 def api_to_ui(prompt: Prompt, object_info: ObjectInfo) -> dict[str, Any]:
     depth = _depths(prompt)
-    ids = {node_id: index for index, node_id in enumerate(sorted(prompt, key=lambda n: (depth[n], n)), start=1)}
+    order = sorted(prompt, key=lambda n: (depth[n], _numeric(n)))
+    ids = ui_node_ids(prompt)
+    position = {node_id: index for index, node_id in enumerate(order)}
     column_y: dict[int, int] = {}
     nodes, links = [], []
     outputs_links: dict[tuple[str, int], list[int]] = {}
-    for node_id in sorted(prompt, key=lambda n: ids[n]):
+    for node_id in order:
         node, info = prompt[node_id], object_info[prompt[node_id]["class_type"]]
         inputs = []
         for name in ordered_inputs(info):
@@ -78,7 +95,7 @@ def api_to_ui(prompt: Prompt, object_info: ObjectInfo) -> dict[str, Any]:
         y = column_y.get(column, 0)
         column_y[column] = y + _node_height(info) + ROW_GAP
         nodes.append({"id": ids[node_id], "type": node["class_type"], "pos": [column * COLUMN_WIDTH, y],
-                      "size": [NODE_WIDTH, _node_height(info)], "flags": {}, "order": ids[node_id] - 1, "mode": 0,
+                      "size": [NODE_WIDTH, _node_height(info)], "flags": {}, "order": position[node_id], "mode": 0,
                       "inputs": inputs, "outputs": [], "properties": {"Node name for S&R": node["class_type"]},
                       "widgets_values": _widgets_values(node, info), "_api_id": node_id})
     for ui_node in nodes:
@@ -87,5 +104,5 @@ def api_to_ui(prompt: Prompt, object_info: ObjectInfo) -> dict[str, Any]:
         ui_node["outputs"] = [{"name": name, "type": kind, "links": outputs_links.get((source, slot), []),
                                "slot_index": slot}
                               for slot, (name, kind) in enumerate(zip(info["output_name"], info["output"]))]
-    return {"last_node_id": len(nodes), "last_link_id": len(links), "nodes": nodes, "links": links,
+    return {"last_node_id": max(ids.values(), default=0), "last_link_id": len(links), "nodes": nodes, "links": links,
             "groups": [], "config": {}, "extra": {}, "version": 0.4}

@@ -62,10 +62,17 @@ def check_interrupted() -> None:
 
 
 def set_headless_directory(kind: str, path: str | os.PathLike) -> None:
-    """Used by the headless runner to choose where ``input``/``output`` paths resolve."""
-    if kind not in ("input", "output"):
+    """Used by the headless runner to choose where ``input``/``output``/``models`` paths resolve."""
+    if kind not in ("input", "output", "models"):
         raise ValueError(f"unknown directory kind {kind!r}")
     _headless_dirs[kind] = Path(path).resolve()
+
+
+def allow_paths_outside(enabled: bool) -> None:
+    """Headless ``run --allow-any-path`` only: file inputs may name any path. Ignored inside ComfyUI."""
+    _headless_dirs.pop("allow_outside", None)
+    if enabled:
+        _headless_dirs["allow_outside"] = Path("/")
 
 
 def output_directory() -> Path:
@@ -82,28 +89,80 @@ def input_directory() -> Path:
     return _headless_dirs.get("input", Path.cwd())
 
 
-def resolve_input_path(value: str, input_name: str) -> Path:
-    """Find a user-given file or folder: absolute, else in the input folder, the working folder, or the pack."""
+def models_root() -> Path:
+    """ComfyUI's ``models`` folder; headless ``--models-dir``, ``$CHOREOGRAPH_MODELS_DIR`` or ``./models``."""
+    folder_paths = _comfy_module("folder_paths")
+    if folder_paths is not None:
+        return Path(folder_paths.models_dir)
+    if "models" in _headless_dirs:
+        return _headless_dirs["models"]
+    return Path(os.environ["CHOREOGRAPH_MODELS_DIR"]) if os.environ.get("CHOREOGRAPH_MODELS_DIR") else \
+        Path.cwd() / "models"
+
+
+EXAMPLE_ASSETS = PACK_ROOT / "workflows" / "assets"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def input_roots(model_folder: str | None = None, shipped: Path = EXAMPLE_ASSETS) -> list[tuple[Path, Path]]:
+    """``(base, confine)`` pairs a user path may resolve in: the input folder, the models folder (or one of its
+    sub-folders) when ``model_folder`` is given, and last a read-only folder shipped in the pack (``shipped``,
+    addressed from the pack root, e.g. ``workflows/assets/...``)."""
+    roots = [(input_directory(), input_directory())]
+    if model_folder is not None:
+        dirs = model_search_dirs(model_folder) if model_folder else [models_root()]
+        roots += [(d, d) for d in dirs]
+    return roots + [(PACK_ROOT, shipped)]
+
+
+def resolve_input_path(value: str, input_name: str, model_folder: str | None = None,
+                       shipped: Path = EXAMPLE_ASSETS) -> Path:
+    """The file or folder a user named, confined like ComfyUI's own loaders: it must lie inside the input folder
+    (or the models folder / ``models/<model_folder>`` when ``model_folder`` is given; or the pack's example assets).
+    Absolute paths, ``..`` and symlinks that lead out are refused; headless ``run --allow-any-path`` lifts this."""
     from ..core.errors import InputError
 
-    raw = Path(os.path.expanduser(value.strip().strip('"')))
-    if not value.strip():
-        raise InputError(input_name, "no path given", "enter a file or folder path")
-    candidates = [raw] if raw.is_absolute() else [input_directory() / raw, Path.cwd() / raw, PACK_ROOT / raw]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    raise InputError(input_name, f"'{value}' does not exist (looked in: {tried})",
-                     "give an absolute path, or a path relative to ComfyUI's input folder")
+    text = value.strip().strip('"') if isinstance(value, str) else ""
+    if not text:
+        raise InputError(input_name, "no path given", "enter a file or folder path relative to ComfyUI's input folder")
+    if "\x00" in text:
+        raise InputError(input_name, "the path contains a NUL character", "enter a plain relative path")
+    raw = Path(text)
+    if _headless_dirs.get("allow_outside") is not None and not in_comfyui():
+        for candidate in ([raw] if raw.is_absolute() else [input_directory() / raw, Path.cwd() / raw]):
+            if candidate.exists():
+                return candidate
+    roots = input_roots(model_folder, shipped)
+    where = ", ".join(str(confine) for _, confine in roots[:-1])
+    fix = (f"put it inside {where} and give its path relative to that folder"
+           + ("" if in_comfyui() else " (headless: --input-dir / --models-dir choose these folders)"))
+    outside = False
+    for base, confine in roots:
+        confine = confine.resolve()
+        lexical = Path(os.path.normpath(raw if raw.is_absolute() else base.resolve() / raw))
+        if not _inside(lexical, confine):
+            outside = outside or base.resolve() == confine  # a shipped folder covers only its own paths
+            continue
+        if not os.path.lexists(lexical):
+            continue
+        if not _inside(lexical.resolve(), confine):
+            outside = True  # a symlink leading out
+            continue
+        return lexical.resolve()
+    if outside:
+        raise InputError(input_name, f"'{value}' leads outside the folders files may be read from ({where})", fix)
+    raise InputError(input_name, f"'{value}' does not exist in {where}", fix)
 
 
 def model_search_dirs(folder: str) -> list[Path]:
     """Directories searched for files of the models sub-folder ``folder`` (e.g. ``diffusion_models``).
 
     Inside ComfyUI this is ``folder_paths`` (our own folder names are registered under ``models/`` so users can
-    extend them in ``extra_model_paths.yaml``). Headless: ``$CHOREOGRAPH_MODELS_DIR/<folder>`` when set, then
-    ``./models/<folder>``.
+    extend them in ``extra_model_paths.yaml``). Headless: ``--models-dir/<folder>`` when given, else
+    ``$CHOREOGRAPH_MODELS_DIR/<folder>`` when set, then ``./models/<folder>``.
     """
     folder_paths = _comfy_module("folder_paths")
     if folder_paths is not None:
@@ -111,6 +170,8 @@ def model_search_dirs(folder: str) -> list[Path]:
             default = Path(folder_paths.models_dir) / folder
             folder_paths.add_model_folder_path(folder, str(default))
         return [Path(p) for p in folder_paths.get_folder_paths(folder)]
+    if "models" in _headless_dirs:
+        return [_headless_dirs["models"] / folder]
     roots = [Path(os.environ["CHOREOGRAPH_MODELS_DIR"])] if os.environ.get("CHOREOGRAPH_MODELS_DIR") else []
     roots.append(Path.cwd() / "models")
     return [root / folder for root in roots]

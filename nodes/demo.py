@@ -55,11 +55,13 @@ class ChoreoDemoModelLoader:
     def INPUT_TYPES(cls):
         return {"required": {}, "optional": {
             "model_folder": I.text("Empty: the shipped demo model. Or the model/ folder written by "
-                                   "'python -m choreograph.training' for a run from training/configs/demo_*.yaml."),
+                                   "'python -m choreograph.training' for a run from training/configs/demo_*.yaml, "
+                                   "inside ComfyUI's input or models folder (or demo/... of the pack)."),
         }}
 
     def run(self, model_folder: str = ""):
-        folder = resolve_input_path(model_folder, "model_folder") if model_folder.strip() else DEMO_FOLDER
+        folder = (resolve_input_path(model_folder, "model_folder", model_folder="", shipped=DEMO_FOLDER)
+                  if model_folder.strip() else DEMO_FOLDER)
         models = load_demo_models(folder)
         arch = models.transformer.arch
         summary = (f"demo {arch.variant}: {arch.num_layers} blocks, dim {arch.dim}, "

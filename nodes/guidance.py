@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import torch
 
-from ..core.conditioning.binding_slots import MODES, binding_slots, colour_mask_video
+from ..core.conditioning.binding_slots import MODES, binding_slots, colour_mask_video, reference_background
 from ..core.conditioning.characters import CharacterSet, build_characters
 from ..core.conditioning.identity import ORDERS, IdentityMap, assign_identities, stream_order
 from ..core.conditioning.in_context import DEFAULT_PAD_FRAMES, in_context_input
@@ -56,7 +56,8 @@ def _stacked(per_person: np.ndarray, columns: list[int]) -> np.ndarray:
 
 
 class ChoreoIdentityMap:
-    DESCRIPTION = ("Decide once which binding slot (colour: red, green, blue, yellow, magenta, cyan) each tracked "
+    DESCRIPTION = ("Decide once which binding slot (colour: blue, red, green, magenta, cyan, yellow, SCAIL-2's "
+                   "official identity order) each tracked "
                    "identity owns. Skeleton hues, masks, SCAIL-2 binding slots and character slots all read this map, "
                    "so they always agree on who is who. More than 6 identities share a slot only when far apart.")
     CATEGORY = CATEGORY
@@ -230,16 +231,17 @@ def parse_track_ids(text: str, available: tuple[int, ...]) -> list[int]:
 
 class ChoreoSCAIL2ColourMasks:
     DESCRIPTION = ("Render SCAIL-2's colour-mask videos from tracked identities, in the exact contract native "
-                   "WanSCAILToVideo reads: each identity filled with its slot's pure colour; driving background black "
-                   "(animation) or white (replacement: the environment switch); reference mask always black.")
+                   "WanSCAILToVideo reads and the official weights were trained on: each identity filled with its "
+                   "slot's pure colour (blue, red, green, magenta, cyan, yellow); animation: driving on black, "
+                   "reference on white; replacement: driving on white (the environment switch), reference on black.")
     CATEGORY = CATEGORY
     FUNCTION = "run"
     RETURN_TYPES = ("IMAGE", "IMAGE")
     RETURN_NAMES = ("pose_video_mask", "reference_image_mask")
     OUTPUT_TOOLTIPS = (("Driving colour-mask video, same size and frames as the masks; wire to WanSCAILToVideo's "
                         "pose_video_mask or to Choreograph's binding slots."),
-                       ("Reference colour mask (characters' masks in their slots' colours, black background); all "
-                        "black when no characters are connected."))
+                       ("Reference colour mask (characters' masks in their slots' colours; white background in "
+                        "animation, black in replacement); only background when no characters are connected."))
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -247,9 +249,10 @@ class ChoreoSCAIL2ColourMasks:
             "masks": I.custom(MASKS, "Per-identity masks of the driving clip."),
             "poses": I.custom(POSE, "The same tracked poses (for the back-to-front order)."),
             "identity_map": I.custom(IDENTITY_MAP, "Slot (colour) per identity."),
-            "mode": I.choice("animation: black background; replacement: white background marks where the "
-                             "environment comes from the driving video. Must match WanSCAILToVideo's "
-                             "replacement_mode.", MODES),
+            "mode": I.choice("animation: driving mask on black, reference mask on white (keep the reference's "
+                             "scene); replacement: driving mask on white (the environment comes from the driving "
+                             "video), reference mask on black. Must match WanSCAILToVideo's replacement_mode.",
+                             MODES),
             "track_ids": I.text("Only these identities, e.g. '0, 2' (the ones to animate or replace); empty = "
                                 "all. The others become background."),
         }, "optional": {
@@ -263,9 +266,10 @@ class ChoreoSCAIL2ColourMasks:
             masks, poses = masks.select(chosen), poses.select(chosen)
         video = colour_mask_video(masks, identity_map, poses, mode)
         if characters is not None:
-            reference = characters.reference_colour_mask()[None]
+            reference = characters.reference_colour_mask(mode)[None]
         else:
-            reference = np.zeros((1,) + video.shape[1:], np.uint8)
+            reference = np.empty((1,) + video.shape[1:], np.uint8)
+            reference[...] = reference_background(mode)
         return (to_image(video), to_image(reference))
 
 
@@ -309,7 +313,8 @@ class ChoreoCharacters:
     RETURN_TYPES = (CHARACTERS, "IMAGE", "STRING")
     RETURN_NAMES = ("characters", "reference_image_mask", "description")
     OUTPUT_TOOLTIPS = ("Character slots for the samplers, in stream order (by slot).",
-                       "Reference colour mask (black background, slot colours) for WanSCAILToVideo.",
+                       "Animation-mode reference colour mask (slot colours on white) for WanSCAILToVideo; for "
+                       "replacement take the SCAIL-2 Colour Masks node's (black background).",
                        "Which reference person animates which track, in which colour.")
 
     @classmethod

@@ -21,7 +21,7 @@ from ..core.pose.sequence import PoseSequence
 from ..core.sampling.edm import SvdSettings
 from ..core.sampling.tiles import TILE_FRAMES, TILE_OVERLAP
 from . import _inputs as I
-from ._host import model_file_names, model_search_dirs, progress_bar, resolve_input_path
+from ._host import model_file_names, progress_bar, resolve_input_path
 from ._models import DEVICES, DTYPES, NONE, chosen_model_file, optional_model_file, resolve_device
 from ._types import CHARACTERS, DANCE_TOGETHER_MODEL, FACE_EMBEDS, POSE
 
@@ -32,11 +32,8 @@ FACE_FOLDER = "insightface"  # ArcFace recognition ONNX, e.g. models/antelopev2/
 
 
 def _svd_folder(value: str) -> Path:
-    """A folder name under models/diffusers, or any path to the SVD-xt diffusers release."""
-    for directory in model_search_dirs(SVD_FOLDER):
-        if (directory / value).is_dir():
-            return directory / value
-    return resolve_input_path(value, "svd_folder")
+    """A folder under models/diffusers (or the input folder) holding the SVD-xt diffusers release."""
+    return resolve_input_path(value, "svd_folder", model_folder=SVD_FOLDER)
 
 
 class ChoreoMaskPoseLoader:
@@ -60,7 +57,7 @@ class ChoreoMaskPoseLoader:
             "pose_net": I.choice("StableAnimator pose_net.pth, or a fine-tuned MaskPose adapter file.", files),
             "face_encoder": I.choice("StableAnimator face_encoder.pth (FusionFaceId; shared by all identities).",
                                      files),
-            "svd_folder": I.text("SVD-xt diffusers folder (name under models/diffusers or a path) holding vae/ and "
+            "svd_folder": I.text("SVD-xt diffusers folder (its name under models/diffusers) holding vae/ and "
                                  "image_encoder/.", default="stable-video-diffusion-img2vid-xt"),
             "weight_dtype": I.choice("Dtype the networks run in; fp16 on GPUs, fp32 on CPU.", tuple(DTYPES), "fp16"),
             "device": I.choice("Where the model runs; auto picks CUDA when available.", DEVICES),

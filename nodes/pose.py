@@ -247,7 +247,8 @@ class ChoreoLoadPoseJSON:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "path": I.text("JSON file or folder; absolute, or relative to ComfyUI's input folder."),
+            "path": I.text("JSON file or folder inside ComfyUI's input folder, relative to it (the pack's "
+                           "examples: workflows/assets/...)."),
             **_canvas_inputs(),
         }}
 

@@ -31,8 +31,9 @@ class ChoreoLoadVideo:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "video": I.text("Path of a video file or an image folder; relative paths are looked up in ComfyUI's "
-                            "input folder, then the working folder.", default="input/video.mp4"),
+            "video": I.text("Path of a video file or an image folder inside ComfyUI's input folder, relative to "
+                            "it (e.g. dance.mp4); paths leading out of the input folder are refused.",
+                            default="video.mp4"),
             "force_rate": I.number("Resample to this many frames per second; 0 keeps the source rate.",
                                    0.0, 0.0, 240.0, 0.5),
             "custom_width": I.integer("Resize to this width; 0 keeps the source width (or the aspect ratio when "

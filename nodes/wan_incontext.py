@@ -2,6 +2,8 @@
 sample SCAIL-2 or DreamActor-M2 into frames; thin wrappers over ``core.models`` and ``core.sampling``."""
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from ..core.errors import InputError
@@ -11,7 +13,7 @@ from ..core.models.scail2 import MODES
 from ..core.models.wan_arch import I2V, SCAIL2
 from ..core.models.wan_loader import WanModels, load_wan_models
 from ..core.sampling.dreamactor_m2 import generate_dreamactor
-from ..core.sampling.scail2 import Scail2Video, generate_scail2
+from ..core.sampling.scail2 import CLIP_VISION_FILE, Scail2Video, generate_scail2, has_image_branch, usable_frames
 from ..core.sampling.segments import HISTORY_FRAMES, SEGMENT_FRAMES
 from ..core.sampling.solvers import FLOW_SOLVERS, FlowSettings
 from ..core.sampling.wan_prompt import WanPrompt
@@ -101,6 +103,20 @@ def _encode_reference(clip_vision_name: str, reference_image: torch.Tensor | Non
     return encoder.encode(_frames(reference_image)[0])
 
 
+def with_reference_clip(prompt: WanPrompt, reference_image: torch.Tensor, model: torch.nn.Module) -> WanPrompt:
+    """SCAIL-2 always sees the reference's CLIP-vision tokens: encode the reference with clip_vision_h from
+    models/clip_vision when the prompt has none, else refuse naming the file and folder."""
+    if prompt.image is not None or not has_image_branch(model):
+        return prompt
+    found = [n for n in model_file_names("clip_vision") if n.replace("\\", "/").split("/")[-1] == CLIP_VISION_FILE]
+    if not found:
+        raise InputError("prompt", f"has no CLIP-vision tokens and {CLIP_VISION_FILE} is not in models/clip_vision; "
+                         "SCAIL-2 was trained with the reference's CLIP-vision tokens always present",
+                         f"download {CLIP_VISION_FILE} into ComfyUI/models/clip_vision, or connect CLIPVisionEncode "
+                         "(crop none) to the Wan Prompt node")
+    return dataclasses.replace(prompt, image=_encode_reference(found[0], reference_image))
+
+
 class ChoreoWanPrompt:
     DESCRIPTION = ("Collect the text and image context for the in-context Wan samplers: native CONDITIONING from "
                    "CLIPTextEncode (umT5) for positive/negative and CLIP_VISION_OUTPUT of the reference, or, "
@@ -182,18 +198,23 @@ class ChoreoSCAIL2Sampler:
     FUNCTION = "run"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("frames",)
-    OUTPUT_TOOLTIPS = ("Generated frames, as many as the driving video, at the reference's size.",)
+    OUTPUT_TOOLTIPS = ("Generated frames at the reference's size: the driving video's frames truncated to 4k+1 "
+                       "(as the official code and native ComfyUI do; the dropped count is logged).",)
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
             "wan_models": I.custom(WAN_MODELS, "A SCAIL-2 checkpoint from the Wan model loader."),
-            "prompt": I.custom(WAN_PROMPT, "Prompt embeddings from the Wan prompt node."),
+            "prompt": I.custom(WAN_PROMPT, "Prompt embeddings from the Wan prompt node. Without CLIP-vision tokens "
+                               "the sampler encodes the reference with models/clip_vision/clip_vision_h.safetensors "
+                               "(SCAIL-2 was trained with them always present)."),
             "reference_image": I.image("Reference image at the generation size (multiples of 32, e.g. 512x896)."),
             "driving_video": I.image("Driving frames (pose render or RGB) at the generation size."),
-            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node): slot colours on black "
-                                       "(animation) or white (replacement)."),
-            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour on black."),
+            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node, or native "
+                                       "SCAIL2ColoredMask): slot colours on black (animation) or white "
+                                       "(replacement)."),
+            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour, on white "
+                                            "(animation) or black (replacement), as SCAIL-2 was trained."),
             "mode": I.choice("animation: the reference character moves in its own scene; replacement: the "
                              "characters replace those in the driving video's scene. Must match the masks.", MODES),
             "driving_rope": I.choice("Positions of the half-resolution driving tokens: average (official SCAIL-2 "
@@ -203,7 +224,8 @@ class ChoreoSCAIL2Sampler:
         }, "optional": {
             "extra_reference_images": I.image("More views of the characters (a batch), each added as its own "
                                               "reference frame, at the generation size."),
-            "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours on black)."),
+            "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours; white "
+                                             "background in animation, black in replacement)."),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
@@ -217,7 +239,8 @@ class ChoreoSCAIL2Sampler:
         video = Scail2Video(_frames(reference_image)[0], _frames(driving_video), _frames(reference_image_mask)[0],
                             _frames(pose_video_mask), mode, driving_rope, *extras)
         settings = FlowSettings(steps, shift, cfg, solver, seed)
-        segments = _segment_count(driving_video.shape[0], segment_frames, history_frames)
+        prompt = with_reference_clip(prompt, reference_image, wan_models.transformer.model)
+        segments = _segment_count(usable_frames(driving_video.shape[0]), segment_frames, history_frames)
         with progress_bar(steps * segments, "SCAIL-2") as progress:
             frames = generate_scail2(wan_models.transformer.model, wan_models.codec, video, prompt, settings,
                                      segment_frames, history_frames, progress)

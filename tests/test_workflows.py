@@ -97,3 +97,44 @@ def test_workflow_runs_headless(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(path), "--output-dir", str(tmp_path / "out")]) == 0
     assert any(p.is_file() for p in (tmp_path / "out").rglob("*"))
+
+
+def _native_object_info() -> dict:
+    """Our schemas plus the native ComfyUI nodes the interop workflow uses (their schemas live in the script)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ui_workflows", ROOT.parent / "scripts" / "ui_workflows.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {**local_object_info(), **module.NATIVE}
+
+
+UI_FORMS = [p for p in ALL if "api" not in p.relative_to(ROOT).parts]
+
+
+@pytest.mark.parametrize("path", UI_FORMS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_ui_and_api_forms_number_their_nodes_the_same(path):
+    """`--set 9.seed=1` must mean the same node whichever form of a workflow it is given."""
+    info = _native_object_info()
+    from_ui = to_api(load_workflow(path), info)
+    from_api = to_api(load_workflow(ROOT / "api" / path.relative_to(ROOT)), info)
+    assert from_ui == from_api
+
+
+@pytest.mark.parametrize("path", UI_FORMS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_convert_keeps_the_node_numbering(path, tmp_path):
+    api = ROOT / "api" / path.relative_to(ROOT)
+    if "native" in path.parts:
+        pytest.skip("the converter knows only this pack's node schemas")
+    assert main(["convert", str(api), str(tmp_path / "ui.json"), "--to", "ui"]) == 0
+    assert main(["convert", str(tmp_path / "ui.json"), str(tmp_path / "api.json"), "--to", "api"]) == 0
+    ui = load_workflow(tmp_path / "ui.json")
+    assert sorted(str(n["id"]) for n in ui["nodes"]) == sorted(load_workflow(api))
+    assert load_workflow(tmp_path / "api.json") == to_api(load_workflow(api), local_object_info())
+
+
+def test_convert_renumbers_only_ids_the_editor_cannot_hold(tmp_path):
+    from choreograph.headless.ui_layout import ui_node_ids
+
+    assert ui_node_ids({"7": {}, "12": {}}) == {"7": 7, "12": 12}
+    assert ui_node_ids({"b": {}, "a": {}, "3": {}}) == {"3": 1, "a": 2, "b": 3}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..core.conditioning.binding_slots import driving_mask28, reference_mask28, slot_colour_image
+from ..core.conditioning.binding_slots import (driving_background, driving_mask28, reference_background,
+                                              reference_mask28, slot_colour_image)
 from ..core.models.scail2 import ANIMATION, Scail2Context
 from ..core.pose.sequence import PoseSequence
 from ..core.render.palette import NUM_SLOTS
@@ -98,8 +99,8 @@ def window_sample(target: ClipWindow, reference: ClipWindow, codec: VideoCodec, 
     if rng.random() < options.bone_scaling_probability:
         driving_poses = scale_bones(driving_poses, rng)
     driving = render_skeletons(driving_poses, slots, options.width, options.height)
-    driving_colours = np.stack([slot_colour_image(m, slots) for m in target.masks])
-    reference_colours = slot_colour_image(reference.masks[0], slots)
+    driving_colours = np.stack([slot_colour_image(m, slots, driving_background(ANIMATION)) for m in target.masks])
+    reference_colours = slot_colour_image(reference.masks[0], slots, reference_background(ANIMATION))
     context = Scail2Context(reference=codec.encode(pixels(reference.frames)),
                             reference_mask=reference_mask28(reference_colours).unsqueeze(0),
                             driving=codec.encode(half_size(pixels(driving))),

@@ -3,8 +3,10 @@
 Two products, one contract:
 * **Colour-mask videos**, exactly what native ComfyUI ``WanSCAILToVideo`` reads as ``pose_video_mask`` /
   ``reference_image_mask`` (and what ``SCAIL2ColoredMask`` renders): each identity filled with its slot's pure
-  colour, background black (animation mode) or white (replacement mode: the white environment switch); the
-  reference mask is always black-background.
+  colour (slot order blue, red, green, magenta, cyan, yellow, as the weights were trained). Backgrounds follow
+  the official preprocessing (zai-org/SCAIL-Pose ``process_animation_aio.py`` / ``process_replacement.py``): in
+  animation the driving mask is black and the reference mask WHITE (the environment switch: "keep the
+  reference's scene"); in replacement the driving mask is white and the reference mask black.
 * **28-channel masks** for our own SCAIL-2 sampler: threshold each colour channel at > 225/255, one-hot into 7
   base channels (white switch + 6 slots), area-pool to the latent grid (three ceil-halvings), then fold time so
   ``channel = 7·sub-frame + base`` with frame 0 repeated four times. Driving masks are first bilinearly halved,
@@ -46,6 +48,17 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def driving_background(mode: str) -> tuple[int, int, int]:
+    """Background of the driving colour mask: black in animation, white (environment switch) in replacement."""
+    return WHITE if check_mode(mode) == "replacement" else BLACK
+
+
+def reference_background(mode: str) -> tuple[int, int, int]:
+    """Background of the reference colour mask: white in animation (the reference's scene is kept), black in
+    replacement (official SCAIL-Pose preprocessing and native ``SCAIL2ColoredMask``)."""
+    return BLACK if check_mode(mode) == "replacement" else WHITE
+
+
 def _ranked(masks: IdentityMasks, identity_map: IdentityMap, poses: PoseSequence
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Depth ranks per pixel, back-to-front order and slot per column, for the driving clip."""
@@ -62,7 +75,7 @@ def colour_mask_video(masks: IdentityMasks, identity_map: IdentityMap, poses: Po
 
     Background is black in animation mode and white (the environment switch) in replacement mode.
     """
-    background = WHITE if check_mode(mode) == "replacement" else BLACK
+    background = driving_background(mode)
     ranks, order, slots = _ranked(masks, identity_map, poses)
     colours = np.array([SLOT_RGB[s] for s in slots], dtype=np.uint8).reshape(-1, 3)
     out = np.empty(ranks.shape + (3,), dtype=np.uint8)
@@ -89,7 +102,7 @@ def driving_mask28_from_masks(masks: IdentityMasks, identity_map: IdentityMap, p
     t_count, h, w = ranks.shape
     if h % 2 or w % 2:
         return driving_mask28(colour_mask_video(masks, identity_map, poses, mode))
-    background = _rgb_code(WHITE if check_mode(mode) == "replacement" else BLACK)
+    background = _rgb_code(driving_background(mode))
     slot_codes = np.array([_rgb_code(SLOT_RGB[s]) for s in slots], dtype=np.uint8)
     lut = np.zeros(256, dtype=np.uint8)
     lut[0] = background
@@ -101,11 +114,14 @@ def driving_mask28_from_masks(masks: IdentityMasks, identity_map: IdentityMap, p
     return fold_time(pooled_channels(codes), "masks")
 
 
-def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...]) -> np.ndarray:
-    """``(H, W, 3)`` uint8 black-background image with ``masks[i]`` (``(N, H, W)``) in ``SLOT_RGB[slots[i]]``;
-    later masks win overlaps. This is the reference-mask contract (always black background)."""
+def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...],
+                      background: tuple[int, int, int] = BLACK) -> np.ndarray:
+    """``(H, W, 3)`` uint8 image with ``masks[i]`` (``(N, H, W)``) in ``SLOT_RGB[slots[i]]`` on ``background``;
+    later masks win overlaps. A reference mask takes ``reference_background(mode)``, a driving frame
+    ``driving_background(mode)``."""
     m = np.asarray(masks) > 0.5
-    out = np.zeros(m.shape[1:] + (3,), dtype=np.uint8)
+    out = np.empty(m.shape[1:] + (3,), dtype=np.uint8)
+    out[...] = background
     for plane, slot in zip(m, slots):
         out[plane] = SLOT_RGB[slot]
     return out
@@ -207,15 +223,33 @@ def to_native_layout(mask28: torch.Tensor) -> torch.Tensor:
     return mask28.permute(1, 0, 2, 3).unsqueeze(0)
 
 
+def _white_fraction(video: np.ndarray) -> float:
+    return float((colour_codes(video[:: max(1, len(video) // 8)]) == 7).mean())
+
+
 def check_background(video: np.ndarray, mode: str, input_name: str) -> None:
-    """Refuse a colour-mask video whose background contradicts the mode (a silent conditioning error)."""
-    white = float((colour_codes(video[:: max(1, len(video) // 8)]) == 7).mean())
+    """Refuse a driving colour-mask video whose background contradicts the mode (a silent conditioning error)."""
+    white = _white_fraction(video)
     if mode == "animation" and white > 0.5:
         raise InputError(input_name, f"{white:.0%} of it is white (the replacement-mode environment switch)",
                          "render the mask in animation mode (black background) or set mode to replacement")
     if mode == "replacement" and white == 0.0:
         raise InputError(input_name, "has no white background, so the environment switch is never on",
                          "render the mask in replacement mode (white background) or set mode to animation")
+
+
+def check_reference_background(image: np.ndarray, mode: str, input_name: str = "reference_image_mask") -> None:
+    """Refuse a reference colour mask whose background contradicts the mode: SCAIL-2 was trained with a white
+    reference background in animation (keep the reference's scene) and a black one in replacement."""
+    white = _white_fraction(image)
+    if mode == "animation" and white == 0.0:
+        raise InputError(input_name, "has no white background; in animation mode SCAIL-2 expects the reference "
+                         "mask on white (official convention), black tells it to drop the reference's scene",
+                         "render the reference mask in animation mode (white background) or set mode to "
+                         "replacement")
+    if mode == "replacement" and white > 0.5:
+        raise InputError(input_name, f"{white:.0%} of it is white; in replacement mode the reference mask is on "
+                         "black", "render the reference mask in replacement mode or set mode to animation")
 
 
 @dataclass(frozen=True)
@@ -257,6 +291,7 @@ def binding_slots(driving_video: np.ndarray | torch.Tensor, reference_image: np.
     drive = _as_video(driving_video, "pose_video_mask")
     check_background(drive, check_mode(mode), "pose_video_mask")
     ref = _as_video(reference_image, "reference_image_mask")
+    check_reference_background(ref, mode)
     if (ref.shape[1] // 2, ref.shape[2] // 2) != (drive.shape[1] // 2, drive.shape[2] // 2):
         raise InputError("reference_image_mask", f"is {ref.shape[2]}x{ref.shape[1]} but the driving mask is "
                          f"{drive.shape[2]}x{drive.shape[1]}", "render both masks at the generation size")

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..pose.sequence import PoseSequence
 from ..render.masks import IdentityMasks, masks_from_poses, match_masks, split_union
 from ..render.palette import SLOT_NAMES
-from .binding_slots import slot_colour_image
+from .binding_slots import reference_background, slot_colour_image
 from .identity import IdentityMap, centroids, stream_order
 
 FACE_EMBEDDING_DIM = 512  # ArcFace (antelopev2), SPEC §2.3
@@ -101,9 +101,11 @@ class CharacterSet:
                 return c
         raise KeyError(f"no character for track {track_id} (characters: {self.track_ids})")
 
-    def reference_colour_mask(self) -> np.ndarray:
-        """``(H, W, 3)`` uint8 black-background reference mask in slot colours (native ``reference_image_mask``)."""
-        return slot_colour_image(self.reference_masks, [c.slot for c in self.characters])
+    def reference_colour_mask(self, mode: str = "animation") -> np.ndarray:
+        """``(H, W, 3)`` uint8 reference mask in slot colours (native ``reference_image_mask``) on the mode's
+        reference background: white in animation, black in replacement."""
+        return slot_colour_image(self.reference_masks, [c.slot for c in self.characters],
+                                 reference_background(mode))
 
     def square_crops(self, size: int, background: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """``(N, size, size, 3)`` crops and ``(N, size, size)`` masks, each letterboxed to a square without

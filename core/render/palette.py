@@ -22,10 +22,12 @@ from .limbs import HAND_EDGES, LIMBS, NECK, NUM_BODY18
 PALETTES = ("ieg", "lightness", "dwpose")
 NUM_SLOTS = 6
 
-# Slot k <-> binding channel k + 1 (SPEC §3.2 channel order): red, green, blue, yellow, magenta, cyan.
-SLOT_HUES_DEG = (0.0, 120.0, 240.0, 60.0, 300.0, 180.0)
-SLOT_NAMES = ("red", "green", "blue", "yellow", "magenta", "cyan")
-SLOT_RGB = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255))
+# Slot k = identity k + 1 in the official SCAIL-2 order (zai-org/SCAIL-Pose TrackSam3/track.py
+# DEFAULT_PALETTE_BGR; native ComfyUI SCAIL2ColoredMask DEFAULT_PALETTE): blue, red, green, magenta, cyan, yellow.
+# The released SCAIL-2 weights were trained on masks in this order, so slot 0 must be blue.
+SLOT_HUES_DEG = (240.0, 0.0, 120.0, 300.0, 180.0, 60.0)
+SLOT_NAMES = ("blue", "red", "green", "magenta", "cyan", "yellow")
+SLOT_RGB = ((0, 0, 255), (255, 0, 0), (0, 255, 0), (255, 0, 255), (0, 255, 255), (255, 255, 0))
 
 # DWPose's 18 body colours (RGB), used for limb i and joint i (SPEC §0.4).
 DWPOSE_BODY_RGB = (

@@ -7,6 +7,7 @@ stitching are the shared ones.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,30 @@ from .solvers import FlowSettings
 from .wan_prompt import WanPrompt
 
 LATENT_CHANNELS = 16
+LOG = logging.getLogger("choreograph")
+CLIP_VISION_FILE = "clip_vision_h.safetensors"
+
+
+def usable_frames(total: int) -> int:
+    """Frames SCAIL-2 generates from ``total``: the largest 4k+1 not above it (official and native both truncate
+    to ``((T - 1) // 4) * 4 + 1``)."""
+    if total < 1:
+        raise InputError("driving_video", "has no frames", "connect a driving video")
+    return (total - 1) // 4 * 4 + 1
+
+
+def has_image_branch(model: torch.nn.Module) -> bool:
+    """Whether the transformer has Wan-I2V's CLIP image cross-attention (the released SCAIL-2 has)."""
+    embedder = getattr(model, "condition_embedder", None)
+    return getattr(embedder, "image_embedder", None) is not None
+
+
+def require_clip_tokens(model: torch.nn.Module, prompt: WanPrompt) -> None:
+    """The official model always sees the reference's CLIP-vision tokens (``use_i2v_clip``); refuse without."""
+    if has_image_branch(model) and prompt.image is None:
+        raise InputError("prompt", "has no CLIP-vision tokens of the reference; SCAIL-2 was trained with them "
+                         "always present", f"put {CLIP_VISION_FILE} in ComfyUI/models/clip_vision (the sampler "
+                         "then encodes the reference itself) or connect CLIPVisionEncode to the Wan Prompt node")
 
 
 def model_dtype(model: torch.nn.Module) -> torch.dtype:
@@ -58,7 +83,8 @@ class Scail2Video:
 
     ``reference`` ``(H,W,3)`` and ``driving`` ``(T,H,W,3)`` in 0..1 at the generation size (H, W multiples of
     32); ``driving_colour_mask`` ``(T,H,W,3)`` and ``reference_colour_mask`` ``(H,W,3)`` are binding-slot colour
-    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``). Optional ``extra_references``
+    masks (SPEC §3.2, rendered by ``core.conditioning.binding_slots``; official backgrounds: driving black and
+    reference white in animation, driving white and reference black in replacement). Optional ``extra_references``
     ``(Ra,H,W,3)`` with ``extra_reference_colour_masks`` ``(Ra,H,W,3)``: more views of the characters, each its own
     reference frame in the sequence (SCAIL-2's additional refs).
     """
@@ -95,11 +121,24 @@ class Scail2Video:
 def generate_scail2(model: Scail2Transformer, codec: VideoCodec, video: Scail2Video, prompt: WanPrompt,
                     settings: FlowSettings, segment: int = SEGMENT_FRAMES, history: int = HISTORY_FRAMES,
                     progress: Progress = no_progress) -> torch.Tensor:
-    """Frames ``(T,H,W,3)`` in 0..1: SCAIL-2 over 81-frame segments continued from 5 decoded history frames."""
-    from ..conditioning.binding_slots import check_background, driving_mask28, reference_mask28
+    """Frames ``(T',H,W,3)`` in 0..1: SCAIL-2 over 81-frame segments continued from 5 decoded history frames.
+
+    ``T' = ((T - 1) // 4) * 4 + 1``: a driving video that is not 4k+1 frames long loses its last frames (logged),
+    as in the official code and native ComfyUI."""
+    from ..conditioning.binding_slots import (check_background, check_reference_background, driving_mask28,
+                                              reference_mask28)
 
     check_background(video.driving_colour_mask.float().cpu().numpy(), video.mode, "pose_video_mask")
-    total = video.driving.shape[0]
+    check_reference_background(video.reference_colour_mask.float().cpu().numpy(), video.mode)
+    if video.extra_reference_colour_masks is not None:
+        check_reference_background(video.extra_reference_colour_masks.float().cpu().numpy(), video.mode,
+                                   "extra_reference_masks")
+    require_clip_tokens(model, prompt)
+    total = usable_frames(video.driving.shape[0])
+    if total < video.driving.shape[0]:
+        LOG.warning("SCAIL-2: %d driving frames is not 4k+1; the last %d frame(s) are dropped (official and native "
+                    "truncation), %d frames are generated", video.driving.shape[0], video.driving.shape[0] - total,
+                    total)
     plans = plan_segments(total, segment, history)
     reference = codec.encode(video.reference[None])
     reference_mask = reference_mask28(video.reference_colour_mask).unsqueeze(0)

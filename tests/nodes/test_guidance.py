@@ -60,7 +60,12 @@ def test_masks_colour_masks_and_binding_slots_chain(scene, identity):
     slots, summary = out["result"]
     only, _ = G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, "replacement", track_ids="1")
     only_colours = {tuple(c) for c in (only.reshape(-1, 3) * 255).round().int().tolist()}
-    assert only_colours <= {(255, 255, 255), (0, 255, 0)}  # identity 1 (green) on the white switch
+    assert only_colours <= {(255, 255, 255), (255, 0, 0)}  # identity 1 (slot 1: red) on the white switch
+    assert (reference[0, 0, 0] == 1).all()  # animation: reference mask on white (official)
+    _, repl_reference = G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, "replacement",
+                                                        characters=chars)
+    assert (repl_reference[0, 0, 0] == 0).all() and torch.equal(repl_reference != reference,
+                                                                 (reference == 1).all(-1, keepdim=True).expand_as(reference))
     with pytest.raises(InputError, match="track_ids"):
         G.ChoreoSCAIL2ColourMasks().run(masks, scene.poses, identity, track_ids="9")
     assert out["ui"]["text"] == [summary]

@@ -10,7 +10,6 @@ from choreograph.core.conditioning.identity import assign_identities
 from choreograph.core.errors import InputError
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.nodes import pose as nodes
-from choreograph.nodes._host import set_headless_directory
 
 tiny = load_helper("core/pose/tiny_dwpose.py")
 
@@ -103,13 +102,13 @@ def test_retarget_and_smooth_nodes():
     np.testing.assert_allclose(smooth.keypoints[..., :2], driving.keypoints[..., :2], atol=1e-2)  # linear walk
 
 
-def test_json_load_and_save(tmp_path):
-    set_headless_directory("output", tmp_path / "out")
+def test_json_load_and_save(headless_dirs):
+    tmp_path = headless_dirs / "input"
     result = nodes.ChoreoSavePoseJSON().run(crossing_keypoints(3), "poses/clip")
     path = Path(result["result"][0])
     assert path.name == "clip_00001.json" and json.loads(path.read_text()) == crossing_keypoints(3)
     openpose = tmp_path / "openpose"
     openpose.mkdir()
     (openpose / "a_000.json").write_text(json.dumps({"version": 1.3, "people": []}))
-    (loaded,) = nodes.ChoreoLoadPoseJSON().run(str(openpose), width=100, height=50)
+    (loaded,) = nodes.ChoreoLoadPoseJSON().run("openpose", width=100, height=50)
     assert loaded == [{"canvas_width": 100, "canvas_height": 50, "version": 1.3, "people": []}]

@@ -1,6 +1,8 @@
 """The video I/O nodes, run as plain classes the way ComfyUI calls them."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -16,7 +18,8 @@ def test_save_then_load_through_the_nodes(headless_dirs, bar_frames):
                                       "format": "video/h264-mp4", "frame_rate": 12.0}
     assert len(list((headless_dirs / "output" / "dance" / "clip_00001").glob("*.png"))) == len(bar_frames)
 
-    images, count, fps, info = ChoreoLoadVideo().run("../output/dance/clip_00001.mp4", select_every_nth=2)
+    shutil.copy(mp4, headless_dirs / "input" / "clip.mp4")  # loaders read only the input folder
+    images, count, fps, info = ChoreoLoadVideo().run("clip.mp4", select_every_nth=2)
     assert images.dtype == torch.float32 and images.shape == (6, 40, 64, 3)
     assert count == 6 and fps == pytest.approx(6.0)
     assert info["source_frame_count"] == 12 and info["loaded_frame_count"] == 6

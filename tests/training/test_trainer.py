@@ -98,7 +98,8 @@ def test_trained_model_and_pixel_codec_drive_the_scail2_sampler(make_config, cli
     frames = torch.from_numpy(window.frames).float() / 255
     colours = torch.zeros_like(frames)
     colours[..., 0] = torch.from_numpy(window.masks[:, 0]).float()  # identity 0 in slot red
-    video = Scail2Video(reference=frames[0], driving=frames, reference_colour_mask=colours[0],
+    on_white = torch.where(colours[0].any(-1, keepdim=True), colours[0], torch.ones(3))  # animation reference
+    video = Scail2Video(reference=frames[0], driving=frames, reference_colour_mask=on_white,
                         driving_colour_mask=colours)
     text = torch.zeros(1, 4, model.config.text_dim)
     result = generate_scail2(model, PixelCodec(), video, WanPrompt(text, text), FlowSettings(steps=2, solver="euler"))

@@ -8,6 +8,7 @@ from choreograph.core.conditioning.binding_slots import (
     colour_mask_video,
     driving_mask28,
     driving_mask28_from_masks,
+    reference_background,
     reference_mask28,
     slot_colour_image,
     to_native_layout,
@@ -17,6 +18,7 @@ from choreograph.core.conditioning.wan_grid import latent_size
 from choreograph.core.errors import InputError
 from choreograph.core.pose.sequence import PoseSequence
 from choreograph.core.render.masks import IdentityMasks
+from choreograph.core.render.palette import SLOT_RGB
 
 RED, GREEN, BLUE, YELLOW, MAGENTA, CYAN = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255)
 
@@ -93,22 +95,41 @@ def _two_people() -> tuple[IdentityMasks, PoseSequence, IdentityMap]:
     kp = np.zeros((1, 2, 133, 3), np.float32)
     kp[0, 0, :, :] = (5, 5, 1)
     kp[0, 1, :, :] = (10, 10, 1)  # lower in the image: nearer
-    # track 3 -> slot 4 (magenta), track 7 -> slot 1 (green)
+    # track 3 -> slot 4 (cyan), track 7 -> slot 1 (red)
     return IdentityMasks(masks, (7, 3)), PoseSequence(kp, (7, 3), 16, 16), IdentityMap((3, 7), (4, 1))
 
 
 def test_colour_mask_video_uses_slot_colours_nearer_on_top_and_mode_background():
     masks, poses, identity = _two_people()
     video = colour_mask_video(masks, identity, poses, "animation")
-    assert tuple(video[0, 3, 3]) == GREEN and tuple(video[0, 8, 8]) == MAGENTA and tuple(video[0, 15, 0]) == (0, 0, 0)
+    assert tuple(video[0, 3, 3]) == RED and tuple(video[0, 8, 8]) == CYAN and tuple(video[0, 15, 0]) == (0, 0, 0)
     replaced = colour_mask_video(masks, identity, poses, "replacement")
-    assert tuple(replaced[0, 15, 0]) == (255, 255, 255) and tuple(replaced[0, 8, 8]) == MAGENTA
+    assert tuple(replaced[0, 15, 0]) == (255, 255, 255) and tuple(replaced[0, 8, 8]) == CYAN
+
+
+def test_slots_use_the_official_identity_colour_order():
+    """SCAIL-Pose track.py / native SCAIL2ColoredMask: identity 1..6 = blue, red, green, magenta, cyan, yellow."""
+    assert SLOT_RGB == (BLUE, RED, GREEN, MAGENTA, CYAN, YELLOW)
+    one_each = np.zeros((6, 2, 12), np.uint8)
+    for k in range(6):
+        one_each[k, :, 2 * k: 2 * k + 2] = 1
+    image = slot_colour_image(one_each, list(range(6)))
+    assert [tuple(image[0, 2 * k]) for k in range(6)] == [BLUE, RED, GREEN, MAGENTA, CYAN, YELLOW]
+
+
+@pytest.mark.parametrize("mode, background", [("animation", (255, 255, 255)), ("replacement", (0, 0, 0))])
+def test_reference_masks_use_the_official_background_per_mode(mode, background):
+    masks, _, _ = _two_people()
+    image = slot_colour_image(masks.masks[0], [1, 4], reference_background(mode))
+    assert tuple(image[15, 0]) == background and tuple(image[3, 3]) == RED
+    ref28 = reference_mask28(image)
+    assert bool(ref28[0::7].any()) == (mode == "animation")  # the white "keep this environment" switch
 
 
 def test_binding_slots_checks_mode_against_background():
     masks, poses, identity = _two_people()
     video = np.repeat(colour_mask_video(masks, identity, poses, "replacement"), 5, axis=0)
-    ref = slot_colour_image(masks.masks[0], [1, 4])
+    ref = slot_colour_image(masks.masks[0], [1, 4], reference_background("replacement"))
     slots = binding_slots(video, ref, "replacement")
     assert slots.reference.shape == (28, 1, 2, 2) and slots.driving.shape == (28, 2, 1, 1)
     assert slots.video_mask().shape == (28, 2, 2, 2) and not slots.video_mask().any()
@@ -116,6 +137,16 @@ def test_binding_slots_checks_mode_against_background():
         binding_slots(video, ref, "animation")
     with pytest.raises(InputError, match="reference_image_mask"):
         binding_slots(video, np.zeros((32, 32, 3), np.uint8), "replacement")
+
+
+def test_a_reference_mask_on_the_wrong_background_is_refused():
+    masks, poses, identity = _two_people()
+    drive = np.repeat(colour_mask_video(masks, identity, poses, "animation"), 5, axis=0)
+    black_ref = slot_colour_image(masks.masks[0], [1, 4], reference_background("replacement"))
+    with pytest.raises(InputError, match="reference_image_mask.*white background"):
+        binding_slots(drive, black_ref, "animation")
+    white_ref = slot_colour_image(masks.masks[0], [1, 4], reference_background("animation"))
+    assert binding_slots(drive, white_ref, "animation").reference[0].sum() > 0
 
 
 @pytest.mark.parametrize("mode", ["animation", "replacement"])

@@ -22,13 +22,13 @@ def test_left_to_right_gets_slots_in_order():
     poses = people_at([700, 100, 400], ids=(5, 6, 7))
     identity = assign_identities(poses)
     assert identity.slot_of(6) == 0 and identity.slot_of(7) == 1 and identity.slot_of(5) == 2
-    assert identity.describe() == "5:blue, 6:red, 7:green"
+    assert identity.describe() == "5:green, 6:blue, 7:red"
     assert list(identity.slots_for(poses)) == [2, 0, 1]
 
 
 def test_user_mapping_wins_and_others_fill_free_slots():
     poses = people_at([700, 100, 400], ids=(5, 6, 7))
-    identity = assign_identities(poses, mapping="7:red, 5=3")
+    identity = assign_identities(poses, mapping="7:blue, 5=3")
     assert identity.slot_of(7) == 0 and identity.slot_of(5) == 3 and identity.slot_of(6) == 1
     with pytest.raises(InputError, match="mapping"):
         assign_identities(poses, mapping="99:0")
@@ -40,7 +40,7 @@ def test_more_than_six_reuses_the_slot_of_a_far_away_person():
     xs = [50, 150, 250, 350, 450, 550, 950]  # the 7th stands far right of everyone
     identity = assign_identities(people_at(xs))
     assert identity.slots[:6] == (0, 1, 2, 3, 4, 5)
-    assert identity.slots[6] == 0  # the leftmost (red) is farthest from it
+    assert identity.slots[6] == 0  # the leftmost (slot 0, blue) is farthest from it
     assert identity.shared_slots == {0: (10, 16)}
 
 

@@ -63,11 +63,11 @@ def test_output_size_scales_points():
 
 def test_ieg_palette_encodes_identity_side_and_part():
     seq = sequence(shoulders_person())
-    frame = render_skeletons(seq, np.array([1]), SIZE, SIZE, SkeletonStyle(palette="ieg"))[0]
-    assert px(frame, 30, 40) == (0, 255, 0)  # slot 1 = green; right arm S = 1, V = 1
+    frame = render_skeletons(seq, np.array([2]), SIZE, SIZE, SkeletonStyle(palette="ieg"))[0]
+    assert px(frame, 30, 40) == (0, 255, 0)  # slot 2 = green; right arm S = 1, V = 1
     assert px(frame, 40, 40) == (0, 153, 0)
     assert px(frame, 60, 40) == (69, 153, 69)  # left side: saturation 0.55 (115, 255, 115) x 0.6
-    red = ieg_colours(0)
+    red = ieg_colours(1)  # slot 1 = red (official SCAIL-2 order: blue, red, green, ...)
     assert red.joints[4][0] == pytest.approx(0.70 * 255)  # distal right wrist: value 0.70
     assert red.hand_edges[1][19] == pytest.approx((255 * 0.68, 0, 0))  # right pinky: V = 1 - 0.08 * 4
     assert red.face == pytest.approx((255, 204, 204))  # saturation 0.2
@@ -81,7 +81,7 @@ def test_lightness_palette_separates_two_people_by_lightness():
 
 def test_nearer_person_is_drawn_last():
     far, near = shoulders_person(), shoulders_person()
-    slots = np.array([0, 2])  # red, blue
+    slots = np.array([1, 0])  # red, blue
     by_y = sequence(far, near + np.array([0, 1, 0], np.float32))  # larger mean y = nearer
     assert px(render_skeletons(by_y, slots, SIZE, SIZE)[0], 30, 40)[2] > 0
     by_depth = sequence(far, near, depth=np.array([[1.0, 5.0]], np.float32))  # person 1 is far away
@@ -115,5 +115,5 @@ def test_dwpose_draws_all_limbs_before_all_joints_while_identity_palettes_draw_p
     seq = sequence(far, near)
     plain = render_skeletons(seq, None, SIZE, SIZE, SkeletonStyle(palette="dwpose"))[0]
     assert px(plain, 30, 40) == (255, 170, 0)  # DWPose: the far joint lands on top of the near limb
-    ieg = render_skeletons(seq, np.array([0, 2]), SIZE, SIZE, SkeletonStyle(palette="ieg"))[0]
+    ieg = render_skeletons(seq, np.array([1, 0]), SIZE, SIZE, SkeletonStyle(palette="ieg"))[0]
     assert px(ieg, 30, 40) == (0, 0, 153)  # IEG: the nearer (blue) identity covers the farther one

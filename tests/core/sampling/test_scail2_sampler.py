@@ -15,8 +15,8 @@ def _video(frames: int, mode: str = "animation") -> Scail2Video:
     g = torch.Generator().manual_seed(3)
     colour = torch.zeros(frames, H, W, 3)
     colour[:, 8:24, 8:24, 0] = 1.0  # one character in the red binding slot
-    ref_colour = torch.zeros(H, W, 3)
-    ref_colour[4:28, 30:50, 0] = 1.0
+    ref_colour = torch.ones(H, W, 3)  # animation: the reference mask's background is white (official)
+    ref_colour[4:28, 30:50, 1:] = 0.0  # the same character in red
     return Scail2Video(reference=torch.rand(H, W, 3, generator=g), driving=torch.rand(frames, H, W, 3, generator=g),
                        reference_colour_mask=ref_colour, driving_colour_mask=colour, mode=mode)
 
@@ -29,9 +29,9 @@ def _prompt() -> WanPrompt:
 def test_long_video_runs_in_segments_with_history(tiny_scail2, tiny_codec):
     seen = []
     settings = FlowSettings(steps=2, shift=5.0, guidance=3.0, solver="unipc", seed=1)
-    out = generate_scail2(tiny_scail2, tiny_codec, _video(7), _prompt(), settings, segment=5, history=1,
+    out = generate_scail2(tiny_scail2, tiny_codec, _video(9), _prompt(), settings, segment=5, history=1,
                           progress=lambda done, total: seen.append((done, total)))
-    assert out.shape == (7, H, W, 3) and out.dtype == torch.float32
+    assert out.shape == (9, H, W, 3) and out.dtype == torch.float32
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     assert seen[-1] == (4, 4)  # 2 segments × 2 steps
 
@@ -48,7 +48,7 @@ def test_seed_decides_the_result(tiny_scail2, tiny_codec):
 def test_extra_references_enter_the_sequence(tiny_scail2, tiny_codec):
     base = _video(5)
     extra = Scail2Video(base.reference, base.driving, base.reference_colour_mask, base.driving_colour_mask,
-                        extra_references=torch.rand(2, H, W, 3), extra_reference_colour_masks=torch.zeros(2, H, W, 3))
+                        extra_references=torch.rand(2, H, W, 3), extra_reference_colour_masks=torch.ones(2, H, W, 3))
     settings = FlowSettings(steps=1, solver="euler")
     with_extra = generate_scail2(tiny_scail2, tiny_codec, extra, _prompt(), settings)
     assert with_extra.shape == (5, H, W, 3)
@@ -58,9 +58,20 @@ def test_extra_references_enter_the_sequence(tiny_scail2, tiny_codec):
                     extra_references=torch.rand(2, H, W, 3))
 
 
-def test_frame_count_not_4k_plus_1_is_padded(tiny_scail2, tiny_codec):
-    out = generate_scail2(tiny_scail2, tiny_codec, _video(3), _prompt(), FlowSettings(steps=1, solver="euler"))
-    assert out.shape[0] == 3  # run as 5 frames (4k+1), mirrored tail dropped
+@pytest.mark.parametrize("frames, kept", [(3, 1), (8, 5), (9, 9)])
+def test_frame_count_not_4k_plus_1_is_truncated_and_reported(tiny_scail2, tiny_codec, caplog, frames, kept):
+    with caplog.at_level("WARNING", logger="choreograph"):
+        out = generate_scail2(tiny_scail2, tiny_codec, _video(frames), _prompt(),
+                              FlowSettings(steps=1, solver="euler"), segment=9, history=1)
+    assert out.shape[0] == kept  # ((T - 1) // 4) * 4 + 1, as the official code and native ComfyUI
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert (f"last {frames - kept} frame" in dropped[0]) if frames != kept else not dropped
+
+
+def test_the_reference_clip_tokens_are_required(tiny_scail2, tiny_codec):
+    no_clip = WanPrompt(_prompt().positive, _prompt().negative)
+    with pytest.raises(InputError, match="prompt.*CLIP-vision.*clip_vision_h"):
+        generate_scail2(tiny_scail2, tiny_codec, _video(5), no_clip, FlowSettings(steps=1))
 
 
 def test_mask_background_must_match_the_mode(tiny_scail2, tiny_codec):
