@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from choreograph.headless.commands.demo import PACK_ROOT, WORKFLOW, demo_prompt, run_demo
+from choreograph.nodes._host import allow_paths_outside
 from choreograph.training.config import load_config
 from choreograph.training.exports import export_checkpoint
 
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
+    allow_paths_outside(True)  # the model folders are the ones named on this command line (or exported to temp)
     seeds = SEED_SETS[args.seeds]
     with tempfile.TemporaryDirectory() as temp:
         if args.curve is not None:
