@@ -58,11 +58,13 @@ def evaluate(model: Path, seeds: list[int], workdir: Path, verbose: bool = True)
     return Scores(seeds, ic, psnr, ssim)
 
 
-def curve(config_path: Path, seeds: list[int], workdir: Path) -> None:
-    """IC accuracy of every checkpoint a run of ``config_path`` still holds (the training curve)."""
+def curve(config_path: Path, seeds: list[int], workdir: Path, every: int = 1) -> None:
+    """IC accuracy of the checkpoints (steps that are multiples of ``every``) a run of ``config_path`` still
+    holds: the training curve."""
     config = load_config(config_path)
     folder = Path(config.output_dir) / "checkpoints"
-    steps = sorted(folder.glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    steps = sorted((p for p in folder.glob("step_*") if int(p.name.split("_")[1]) % every == 0),
+                   key=lambda p: int(p.name.split("_")[1]))
     print(f"curve of {config_path.name} on seeds {seeds[0]}-{seeds[-1]}: step, mean IC, worst IC, PSNR, SSIM")
     for checkpoint in steps:
         model = export_checkpoint(config, checkpoint, workdir / f"model_{checkpoint.name}")
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="*", type=Path, default=None,
                         help="model folders to compare (default: the shipped demo and its no-IMG ablation)")
     parser.add_argument("--curve", type=Path, default=None,
-                        help="a demo training config: score every checkpoint its run holds instead")
+                        help="a demo training config: score the checkpoints its run holds instead")
+    parser.add_argument("--every", type=int, default=1, help="with --curve: only steps that are multiples of this")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = SEED_SETS[args.seeds]
     with tempfile.TemporaryDirectory() as temp:
         if args.curve is not None:
-            curve(args.curve, seeds, Path(temp))
+            curve(args.curve, seeds, Path(temp), args.every)
             return 0
         models = [(str(m), m) for m in args.models] if args.models else list(DEFAULT_MODELS)
         summary = []
