@@ -4,11 +4,13 @@ The mappings are resolved on first access (PEP 562), so ComfyUI gets them as usu
 from a script or training job does not import every node module and its model libraries.
 """
 
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
+
+WEB_DIRECTORY = "./web"  # the frontend extension that shows text results on the nodes
 
 
 def __getattr__(name: str):
-    if name in __all__:
+    if name in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"):
         from . import nodes
 
         return getattr(nodes, name)

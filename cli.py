@@ -11,6 +11,8 @@ import logging
 import pkgutil
 import sys
 
+from .core.errors import InputError, MissingModelError
+from .core.signals import Terminated, raise_on_sigterm
 from .headless import commands as _commands
 
 
@@ -38,7 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     try:
-        return int(args._main(args) or 0)
+        with raise_on_sigterm():
+            return int(args._main(args) or 0)
     except KeyboardInterrupt:
         print("interrupted; nothing half-written was left behind", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated; nothing half-written was left behind", file=sys.stderr)
+        return 143
+    except (InputError, MissingModelError) as exc:  # a command that let a clear input error through
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a raw traceback (-v shows it)
+        logging.getLogger("choreograph").debug("traceback", exc_info=exc)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (this is a bug in Choreograph; please report it "
+              "with the output of -v)", file=sys.stderr)
+        return 1

@@ -11,5 +11,5 @@ setup(
     packages=["choreograph"] + [f"choreograph.{name}" for name in SUBPACKAGES],
     package_dir={"choreograph": "."},
     package_data={"choreograph": ["workflows/*.json", "workflows/*/*.json", "workflows/*/*/*.json",
-                                  "workflows/*/*/*/*.json", "demo/*", "demo/*/*", "training/configs/*.yaml"]},
+                                  "workflows/*/*/*/*.json", "web/*.js", "demo/*", "demo/*/*", "training/configs/*.yaml"]},
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .schema import ObjectInfo, input_spec
-from .validate import is_link
+from .graph import is_link, post_order
 from .workflow import Prompt
 
 LOG = logging.getLogger("choreograph")
@@ -32,22 +32,9 @@ class RunResult:
 
 def execution_order(prompt: Prompt, object_info: ObjectInfo) -> list[str]:
     """Node ids reachable upstream from the output nodes, each after everything it reads."""
-    order: list[str] = []
-    done: set[str] = set()
-
-    def visit(node_id: str) -> None:
-        if node_id in done:
-            return
-        done.add(node_id)
-        for value in (prompt[node_id].get("inputs") or {}).values():
-            if is_link(value):
-                visit(str(value[0]))
-        order.append(node_id)
-
-    for node_id, node in sorted(prompt.items(), key=lambda item: _numeric_first(item[0])):
-        if object_info[node["class_type"]].get("output_node"):
-            visit(node_id)
-    return order
+    outputs = [node_id for node_id, node in sorted(prompt.items(), key=lambda item: _numeric_first(item[0]))
+               if object_info[node["class_type"]].get("output_node")]
+    return post_order(prompt, outputs)
 
 
 def _numeric_first(node_id: str) -> tuple:

@@ -9,26 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from .schema import ObjectInfo, input_spec, is_widget, ordered_inputs
-from .validate import is_link
+from .graph import depths, is_link
 from .workflow import Prompt, _has_seed_control
 
 COLUMN_WIDTH, ROW_GAP, NODE_WIDTH = 380, 40, 320
 SLOT_HEIGHT, TITLE_HEIGHT = 26, 30
-
-
-def _depths(prompt: Prompt) -> dict[str, int]:
-    depth: dict[str, int] = {}
-
-    def visit(node_id: str) -> int:
-        if node_id not in depth:
-            depth[node_id] = 0
-            ups = [visit(str(v[0])) + 1 for v in prompt[node_id]["inputs"].values() if is_link(v) and str(v[0]) in prompt]
-            depth[node_id] = max(ups, default=0)
-        return depth[node_id]
-
-    for node_id in prompt:
-        visit(node_id)
-    return depth
 
 
 def _node_height(info: dict) -> int:
@@ -65,7 +50,7 @@ def ui_node_ids(prompt: Prompt) -> dict[str, int]:
 
 
 def api_to_ui(prompt: Prompt, object_info: ObjectInfo) -> dict[str, Any]:
-    depth = _depths(prompt)
+    depth = depths(prompt)
     order = sorted(prompt, key=lambda n: (depth[n], _numeric(n)))
     ids = ui_node_ids(prompt)
     position = {node_id: index for index, node_id in enumerate(order)}

@@ -7,9 +7,11 @@ out of range, choices not in the list, cycles, and a graph with no output node.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from .graph import find_cycle, is_link
 from .schema import ObjectInfo, input_spec, ordered_inputs, types_compatible
 from .workflow import Prompt
 
@@ -26,10 +28,6 @@ class Problem:
         return f"{where}, input '{self.input_name}': {self.message}" if self.input_name else f"{where}: {self.message}"
 
 
-def is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int) and not isinstance(value[1], bool)
-
-
 def _check_constant(kind: str, options: dict[str, Any], value: Any) -> str | None:
     if kind == "COMBO":
         choices = options.get("options", [])
@@ -41,7 +39,9 @@ def _check_constant(kind: str, options: dict[str, Any], value: Any) -> str | Non
     if kind in ("INT", "FLOAT"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number, got {value!r}"
-        if kind == "INT" and float(value) != int(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{value} is not a finite number; give an ordinary number (JSON has no NaN or Infinity)"
+        if kind == "INT" and isinstance(value, float) and not value.is_integer():
             return f"expected a whole number, got {value}"
         if "min" in options and value < options["min"]:
             return f"{value} is smaller than the minimum {options['min']}"
@@ -90,36 +90,6 @@ def _check_node(node_id: str, node: dict[str, Any], prompt: Prompt, object_info:
         if message:
             problems.append(Problem(node_id, class_type, name, message))
     return problems
-
-
-def find_cycle(prompt: Prompt) -> list[str] | None:
-    """Node ids forming a cycle through links, or None."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
-
-    def visit(node_id: str) -> list[str] | None:
-        state[node_id] = 1
-        stack.append(node_id)
-        for value in (prompt[node_id].get("inputs") or {}).values():
-            if not is_link(value) or str(value[0]) not in prompt:
-                continue
-            upstream = str(value[0])
-            if state.get(upstream) == 1:
-                return stack[stack.index(upstream):] + [upstream]
-            if upstream not in state:
-                found = visit(upstream)
-                if found:
-                    return found
-        stack.pop()
-        state[node_id] = 2
-        return None
-
-    for node_id in prompt:
-        if node_id not in state:
-            found = visit(node_id)
-            if found:
-                return found
-    return None
 
 
 def _custom_validation(node_id: str, node: dict, classes: dict[str, type]) -> list[Problem]:

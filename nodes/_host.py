@@ -42,9 +42,12 @@ def progress_bar(total: int, description: str) -> Iterator[Progress]:
         bar = comfy_utils.ProgressBar(max(total, 1))
         yield lambda done, tot: bar.update_absolute(done, max(tot, 1))
         return
+    if not sys.stderr.isatty():
+        yield _plain_progress(description)
+        return
     from tqdm.auto import tqdm
 
-    with tqdm(total=max(total, 1), desc=description, leave=False, disable=None) as bar:
+    with tqdm(total=max(total, 1), desc=description, leave=False) as bar:
 
         def report(done: int, tot: int) -> None:
             bar.total = max(tot, 1)
@@ -52,6 +55,24 @@ def progress_bar(total: int, description: str) -> Iterator[Progress]:
             bar.refresh()
 
         yield report
+
+
+def _plain_progress(description: str, every_s: float = 5.0) -> Progress:
+    """Progress as log lines (a pipe or a log file shows no bar): at 0 %, every ``every_s`` seconds, and done."""
+    import logging
+    import time
+
+    log = logging.getLogger("choreograph")
+    state = {"last": -every_s, "finished": False}
+
+    def report(done: int, tot: int) -> None:
+        now = time.monotonic()
+        finished = done >= tot
+        if (now - state["last"] >= every_s and not finished) or (finished and not state["finished"]):
+            state["last"], state["finished"] = now, finished
+            log.info("%s: %d/%d (%d%%)", description, done, max(tot, 1), 100 * done // max(tot, 1))
+
+    return report
 
 
 def check_interrupted() -> None:

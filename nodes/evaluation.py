@@ -5,6 +5,7 @@ Each writes its JSON report (strict JSON, NaN as null) into the output folder an
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,11 +14,12 @@ from ..core.errors import InputError
 from ..core.metrics.identity import Embedder, colour_texture_embedding
 from ..core.metrics.networks import crop_embedder, onnx_network
 from ..core.metrics.qa import DEFAULT_DRIFT_DROP, DEFAULT_WINDOW, qa_overlay
+from ..core.metrics.qa_card import qa_card, write_png
 from ..core.metrics.report import format_table, json_safe, write_report
 from ..core.metrics.suite import evaluate_poses, evaluate_videos, identity_check
 from ..core.metrics.tracking import frames_from_masks, tracking_metrics
 from ..core.models.files import ModelFile, locate_model
-from ..core.video.output_files import next_numbered_path, safe_prefix_path
+from ..core.video.output_files import atomic_file, next_numbered_path, safe_prefix_path
 from . import _inputs as I
 from ._host import model_file_names, model_search_dirs, output_directory, progress_bar
 from ._types import CHARACTERS, MASKS, POSE
@@ -38,7 +40,7 @@ def _embedder(choice: str) -> Embedder:
     if not choice.endswith(".onnx"):
         raise InputError("embedder", f"'{choice}' is not an ONNX re-ID model", "pick a .onnx file from models/reid")
     return crop_embedder(onnx_network(locate_model(ModelFile(choice, REID_FOLDER), model_search_dirs(REID_FOLDER),
-                                                   download=False)))
+                                                   download=False), "embedder"))
 
 
 def _save(report: dict, filename_prefix: str) -> tuple[str, dict]:
@@ -46,8 +48,17 @@ def _save(report: dict, filename_prefix: str) -> tuple[str, dict]:
     root = output_directory()
     folder, stem = safe_prefix_path(root, filename_prefix)
     path = write_report(report, next_numbered_path(folder, stem, ".json"))
-    entry = {"filename": path.name, "subfolder": str(path.parent.relative_to(root.resolve())), "type": "output"}
+    subfolder = str(path.parent.resolve().relative_to(root.resolve()))
+    entry = {"filename": path.name, "subfolder": "" if subfolder == "." else subfolder, "type": "output"}
     return json.dumps(json_safe(report), indent=2, allow_nan=False), entry
+
+
+def _save_card(card: np.ndarray, report_entry: dict) -> dict:
+    """Write the QA card PNG beside its JSON report; return the UI entry the frontend shows as an image."""
+    path = output_directory() / report_entry["subfolder"] / Path(report_entry["filename"]).with_suffix(".png")
+    with atomic_file(path, overwrite=True) as tmp:
+        write_png(card, tmp)
+    return {**report_entry, "filename": path.name}
 
 
 def _video(images: torch.Tensor, name: str) -> np.ndarray:
@@ -97,10 +108,12 @@ class ChoreoIdentityQA:
         with progress_bar(1, "identity QA") as progress:
             report, regions = identity_check(video, poses, characters, window, drift_drop, progress,
                                              _embedder(embedder))
-        overlay = torch.from_numpy(qa_overlay(video, regions, report).astype(np.float32) / 255.0)
+        drawn = qa_overlay(video, regions, report)
+        overlay = torch.from_numpy(drawn.astype(np.float32) / 255.0)
         text, entry = _save(report.as_dict(), filename_prefix)
+        card = _save_card(qa_card(drawn, report), entry)
         summary = "identity held" if report.ok else f"identity broke: {len(report.swaps())} swap window(s)"
-        return {"ui": {"text": [summary], "reports": [entry]}, "result": (overlay, text, report.ok)}
+        return {"ui": {"images": [card], "text": [summary], "reports": [entry]}, "result": (overlay, text, report.ok)}
 
 
 class ChoreoVideoMetrics:

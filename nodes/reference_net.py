@@ -193,12 +193,15 @@ class ChoreoReferenceNetSampler:
             "driving_masks": I.custom(MASKS, "Per-identity masks of the driving video for the IMG diagnostic."),
             "matching_layers": I.integer("How many matching layers the diagnostic reports (SPEC: mid, up1, up2).",
                                          3, 1, 4),
+            "shift_windows": I.boolean("Move the context windows every step so seams never stay on the same "
+                                       "frames; off reproduces Moore-AnimateAnyone's release (the same windows at "
+                                       "every step).", True),
         }}
 
     def run(self, model: AnimateAnyoneModels, reference: ReferenceEncoding, pose_video: torch.Tensor, steps: int = 30,
             cfg: float = 3.5, seed: int = 0, context_frames: int = CONTEXT_FRAMES,
             context_overlap: int = CONTEXT_OVERLAP, closed_loop: bool = True, characters: CharacterSet | None = None,
-            driving_masks: IdentityMasks | None = None, matching_layers: int = 3):
+            driving_masks: IdentityMasks | None = None, matching_layers: int = 3, shift_windows: bool = True):
         if context_overlap >= context_frames:
             raise InputError("context_overlap", f"{context_overlap} is not below context_frames {context_frames}",
                              "use a smaller overlap (4 is the default)")
@@ -206,7 +209,8 @@ class ChoreoReferenceNetSampler:
         diagnostic = _diagnostic(characters, driving_masks, layers, model, (reference.height, reference.width))
         with progress_bar(steps, "ReferenceNet sampling") as progress:
             result = sample_video(model, reference, pose_video, DdimSettings(steps, cfg, seed),
-                                  ContextSchedule(context_frames, context_overlap, closed_loop), diagnostic, progress)
+                                  ContextSchedule(context_frames, context_overlap, closed_loop, shift_windows),
+                                  diagnostic, progress)
         report = describe_edge_weights(result.edge_weights, characters.track_ids) if diagnostic else ""
         return ({"samples": result.latents.cpu()}, report)
 

@@ -109,17 +109,18 @@ class ChoreoSaveVideo:
         with progress_bar(2 * len(frames), f"saving {stem}") as progress:
             if format != "png frames":
                 written.append(write_mp4(frames, video_path, frame_rate, crf, progress=progress))
-                ui["gifs"] = [self._ui_entry(video_path, root, frame_rate)]
+                # what native SaveVideo returns: the stock frontend shows it as a video on the node
+                ui = {"images": [self._ui_entry(video_path, root, frame_rate)], "animated": [True]}
             if format != "mp4 (H.264)":
                 png_dir = video_path.with_suffix("") if format != "png frames" else next_numbered_path(folder, stem, "")
                 write_png_frames(frames, png_dir, lambda d, t: progress(len(frames) + d, 2 * t))
                 written.append(png_dir)
-                ui["images"] = [self._ui_entry(png_dir / "frame_00000.png", root, frame_rate)]
+                ui.setdefault("images", [self._ui_entry(png_dir / "frame_00000.png", root, frame_rate)])
         return {"ui": ui, "result": (str(written[0]),)}
 
     @staticmethod
     def _ui_entry(path: Path, root: Path, frame_rate: float) -> dict:
-        subfolder = str(path.parent.relative_to(root.resolve())) if path.parent != root else ""
+        subfolder = str(path.parent.resolve().relative_to(root.resolve()))
         entry = {"filename": path.name, "subfolder": "" if subfolder == "." else subfolder, "type": "output"}
         if path.suffix == ".mp4":
             entry.update(format="video/h264-mp4", frame_rate=frame_rate)

@@ -7,10 +7,11 @@ import dataclasses
 import torch
 
 from ..core.errors import InputError
+from ..core.models.checkpoint import load_safetensors
 from ..core.models.loading import DtypePolicy
-from ..core.models.rope import POOL_AVERAGE, POOL_MIDPOINT
 from ..core.models.scail2 import MODES
 from ..core.models.wan_arch import I2V, SCAIL2
+from ..core.models.wan_forward import COMPATS, OFFICIAL
 from ..core.models.wan_loader import WanModels, load_wan_models
 from ..core.sampling.dreamactor_m2 import generate_dreamactor
 from ..core.sampling.scail2 import CLIP_VISION_FILE, Scail2Video, generate_scail2, has_image_branch, usable_frames
@@ -147,9 +148,7 @@ class ChoreoWanPrompt:
         if clip_vision_output is None and clip_vision_name not in (NONE, ""):
             clip_vision_output = _encode_reference(clip_vision_name, reference_image)
         if embeddings_file.strip():
-            from safetensors.torch import load_file
-
-            tensors = load_file(str(resolve_input_path(embeddings_file, "embeddings_file")))
+            tensors = load_safetensors(resolve_input_path(embeddings_file, "embeddings_file"), "embeddings_file")
             missing = [k for k in ("positive", "negative") if k not in tensors]
             if missing:
                 raise InputError("embeddings_file", f"has no {', '.join(missing)} tensor",
@@ -210,18 +209,23 @@ class ChoreoSCAIL2Sampler:
                                "(SCAIL-2 was trained with them always present)."),
             "reference_image": I.image("Reference image at the generation size (multiples of 32, e.g. 512x896)."),
             "driving_video": I.image("Driving frames (pose render or RGB) at the generation size."),
-            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node, or native "
-                                       "SCAIL2ColoredMask): slot colours on black (animation) or white "
-                                       "(replacement)."),
-            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour, on white "
-                                            "(animation) or black (replacement), as SCAIL-2 was trained."),
             "mode": I.choice("animation: the reference character moves in its own scene; replacement: the "
                              "characters replace those in the driving video's scene. Must match the masks.", MODES),
-            "driving_rope": I.choice("Positions of the half-resolution driving tokens: average (official SCAIL-2 "
-                                     "code, matches the released weights) or midpoint (native ComfyUI's port).",
-                                     (POOL_AVERAGE, POOL_MIDPOINT)),
+            "compat": I.choice("official: the conventions the released weights were trained with (zai-org/"
+                               "SCAIL-2): driving-token RoPE pooled over 2x2 blocks (a deliberate difference from "
+                               "native), both colour masks and the reference's CLIP tokens required, text padded "
+                               "to 512. native: reproduces native ComfyUI's WanSCAILToVideo + model exactly "
+                               "(mid-point driving positions, masks optional, no-CLIP allowed, area halving, "
+                               "replacement reference composited by its mask, text unpadded), for comparing with "
+                               "native results.", COMPATS),
             **_sampling_inputs(),
         }, "optional": {
+            "pose_video_mask": I.image("Driving colour mask (SCAIL-2 colour masks node, or native "
+                                       "SCAIL2ColoredMask): slot colours on black (animation) or white "
+                                       "(replacement). Required in the official mode; native may leave it out."),
+            "reference_image_mask": I.image("Reference colour mask: each character in its slot colour, on white "
+                                            "(animation) or black (replacement), as SCAIL-2 was trained. Required "
+                                            "in the official mode; native may leave it out."),
             "extra_reference_images": I.image("More views of the characters (a batch), each added as its own "
                                               "reference frame, at the generation size."),
             "extra_reference_masks": I.image("One colour mask per extra reference image (slot colours; white "
@@ -229,17 +233,20 @@ class ChoreoSCAIL2Sampler:
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor,
-            driving_video: torch.Tensor, pose_video_mask: torch.Tensor, reference_image_mask: torch.Tensor,
-            mode: str = "animation", driving_rope: str = POOL_AVERAGE, steps: int = 40, cfg: float = 5.0,
-            shift: float = 5.0, solver: str = "unipc", seed: int = 0, segment_frames: int = SEGMENT_FRAMES,
+            driving_video: torch.Tensor, pose_video_mask: torch.Tensor | None = None,
+            reference_image_mask: torch.Tensor | None = None, mode: str = "animation", compat: str = OFFICIAL,
+            steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc", seed: int = 0,
+            segment_frames: int = SEGMENT_FRAMES,
             history_frames: int = HISTORY_FRAMES, extra_reference_images: torch.Tensor | None = None,
             extra_reference_masks: torch.Tensor | None = None):
         _need(wan_models, SCAIL2, "SCAIL-2")
         extras = [None if x is None else _frames(x) for x in (extra_reference_images, extra_reference_masks)]
-        video = Scail2Video(_frames(reference_image)[0], _frames(driving_video), _frames(reference_image_mask)[0],
-                            _frames(pose_video_mask), mode, driving_rope, *extras)
+        video = Scail2Video(_frames(reference_image)[0], _frames(driving_video),
+                            None if reference_image_mask is None else _frames(reference_image_mask)[0],
+                            None if pose_video_mask is None else _frames(pose_video_mask), mode, compat, *extras)
         settings = FlowSettings(steps, shift, cfg, solver, seed)
-        prompt = with_reference_clip(prompt, reference_image, wan_models.transformer.model)
+        if compat == OFFICIAL:
+            prompt = with_reference_clip(prompt, reference_image, wan_models.transformer.model)
         segments = _segment_count(usable_frames(driving_video.shape[0]), segment_frames, history_frames)
         with progress_bar(steps * segments, "SCAIL-2") as progress:
             frames = generate_scail2(wan_models.transformer.model, wan_models.codec, video, prompt, settings,
@@ -267,18 +274,24 @@ class ChoreoDreamActorSampler:
             "pad_frames": I.integer("Zero-motion frames before the motion (first-second masking, 16 at 16 fps); "
                                     "dropped from the output.", 16, 0, 64, 4),
             **_sampling_inputs(),
+        }, "optional": {
+            "compat": I.choice("official: Wan2.1's own conventions (text padded to 512, CLIP of the reference "
+                               "expected). native: native ComfyUI's WanModel exactly (text as given, no-CLIP "
+                               "image branch on the text, odd latent sizes padded circularly), for comparing with "
+                               "native results.", COMPATS),
         }}
 
     def run(self, wan_models: WanModels, prompt: WanPrompt, reference_image: torch.Tensor, driving: torch.Tensor,
             pad_frames: int = 16, steps: int = 40, cfg: float = 5.0, shift: float = 5.0, solver: str = "unipc",
-            seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES):
+            seed: int = 0, segment_frames: int = SEGMENT_FRAMES, history_frames: int = HISTORY_FRAMES,
+            compat: str = OFFICIAL):
         _need(wan_models, I2V, "DreamActor-M2")
         settings = FlowSettings(steps, shift, cfg, solver, seed)
         segments = _segment_count(driving.shape[0], segment_frames, history_frames)
         with progress_bar(steps * segments, "DreamActor-M2") as progress:
             frames = generate_dreamactor(wan_models.transformer.model, wan_models.codec, _frames(reference_image)[0],
                                          _frames(driving), prompt, settings, pad_frames, segment_frames,
-                                         history_frames, progress)
+                                         history_frames, progress, compat)
         return (frames,)
 
 

@@ -128,11 +128,14 @@ NOTES: dict[str, tuple[str, ...]] = {
         ("Interop with native ComfyUI SCAIL-2: Choreograph tracks the people (DWPose), decides each one's binding "
          "slot once (identity map) and renders the exact colour-mask videos native WanSCAILToVideo reads "
          "(pose_video_mask, reference_image_mask), plus SCAIL-style 'lightness' skeletons as pose_video."),
-        ("Needs a ComfyUI with SCAIL-2 support (comfy_extras/nodes_scail.py) and: "
+        ("Needs ComfyUI v0.27.0 or newer (comfy_extras/nodes_scail.py with WanSCAILToVideo and SCAIL2ColoredMask: "
+         "Comfy-Org/ComfyUI PRs #14373 and #14509) and: "
          "models/diffusion_models/wan2.1_14B_SCAIL_2_fp16.safetensors, "
          "models/text_encoders/umt5_xxl_fp8_e4m3fn_scaled.safetensors, models/vae/wan_2.1_vae.safetensors, "
          "models/clip_vision/clip_vision_h.safetensors; inputs input/dance.mp4 and input/reference.png "
-         "(512x896). Set replacement_mode on WanSCAILToVideo to match the colour-mask node's mode."),
+         "(512x896). Set replacement_mode on WanSCAILToVideo to match the colour-mask node's mode. The masks use the "
+         "official colours (identities blue, red, green, magenta, cyan, yellow) and backgrounds (reference mask on "
+         "white in animation, black in replacement), exactly as native SCAIL2ColoredMask renders them."),
     ),
 }
 

@@ -138,3 +138,10 @@ def test_convert_renumbers_only_ids_the_editor_cannot_hold(tmp_path):
 
     assert ui_node_ids({"7": {}, "12": {}}) == {"7": 7, "12": 12}
     assert ui_node_ids({"b": {}, "a": {}, "3": {}}) == {"3": 1, "a": 2, "b": 3}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "needs_weights" / "native").glob("*.json")),
+                         ids=lambda p: p.name)
+def test_native_interop_notes_name_the_comfyui_version_with_the_native_nodes(path):
+    notes = " ".join(str(n.get("widgets_values")) for n in load_workflow(path)["nodes"] if n["type"] == "Note")
+    assert re.search(r"ComfyUI v\d+\.\d+(\.\d+)? or newer", notes), "say which ComfyUI has the native nodes"

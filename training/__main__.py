@@ -6,6 +6,7 @@ import logging
 import sys
 
 from ..core.errors import InputError
+from ..core.signals import Terminated, raise_on_sigterm
 from .config import load_config
 from .trainer import train
 
@@ -32,13 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.output_dir is not None:
         overrides["output_dir"] = args.output_dir
     try:
-        train(load_config(args.config, overrides), resume=args.resume, stop_after=args.stop_after)
+        with raise_on_sigterm():
+            train(load_config(args.config, overrides), resume=args.resume, stop_after=args.stop_after)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is complete, continue with --resume", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated; the last checkpoint is complete, continue with --resume", file=sys.stderr)
+        return 143
     return 0
 
 

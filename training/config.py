@@ -18,6 +18,7 @@ from ..core.errors import InputError
 BACKBONES = ("scail2", "everybody_dance", "dance_together", "dreamactor_m2")
 METHODS = ("full", "lora", "dpo")
 PRECISIONS = ("no", "fp16", "bf16")
+IMG_DEFAULT_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,14 @@ class ModelConfig:
     checkpoint: str | None = None  # scail2: safetensors file or diffusers folder; everybody_dance: release folder
     arch: ArchConfig = field(default_factory=ArchConfig)  # scail2 built from scratch when no checkpoint
     animate_anyone: dict | None = None  # everybody_dance from scratch: AnimateAnyoneConfig fields
-    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths
+    dance_together: dict | None = None  # dance_together: {unet, pose_net, face_encoder, svd_folder} paths, or
+    #                                     {sizes: {...}} for fresh networks (tiny CPU runs; training/README.md)
     vae: str = "pixel"  # "pixel" (weight-free codec) or a Wan2.1 VAE file
+    clip_vision: str | None = None  # clip_vision_h.safetensors: CLIP tokens of the reference (as at inference)
     gradient_checkpointing: bool = False
+    # everybody_dance / dance_together: the parts to train, the rest frozen (None: the backbone's default; see
+    # training/README.md, e.g. [motion_modules] for EverybodyDance stage 2, [adapter] for MaskPose only)
+    trainable: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,10 @@ class SyntheticConfig:
     choreography: str = "dance+swap"
     background: str = "plain"
     seed: int = 0
+    pairs: bool = False  # reverse-driving triplets (core.synth.pairs): cast A drives, cast B is the target
+    replacement_probability: float = 0.25  # pairs: share of replacement-mode triplets (SCAIL-2: 3:1)
+    same_bodies: bool = True  # pairs: cast A has cast B's bodies (identical poses)
+    preferences: bool = False  # Bias-Aware DPO pairs (core.synth.preferences): ``clips`` items, renderer as generator
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class StreamConfig:
     lookalike_probability: float = 0.0
     speed: tuple[float, ...] = (0.8, 1.25)
     scene_reference_probability: float = 0.5
+    reverse_driving_probability: float = 0.0  # skeleton of another cast with other bodies (core.synth.pairs)
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,15 @@ class DataConfig:
     permute_slots: bool = True
     bone_scaling_probability: float = 0.3
     lead_in_frames: int = 16  # dreamactor_m2: driving zeroed for the first second (SPEC §4.1) when frames exceed it
+    workers: int = 2  # batch-building processes (0: one loader thread); see training/batch_loader.py
+    text_embeddings: str | None = None  # safetensors {positive, empty}: umT5 prompt embeddings (training.prompts)
+    text_dropout: float = 0.1  # chance a sample gets the empty prompt instead of its prompt
+    replacement_probability: float = 0.25  # scail2: share of batches from replacement triplets (SCAIL-2 3:1)
+    rgb_driving_probability: float = 1.0  # scail2: animation triplets driven by the RGB video, else the skeleton
+    driving_crop_probability: float = 0.3  # scail2: crop + stretch augmentation of RGB driving (animation)
+    box_normalisation: bool = True  # dreamactor_m2: driving poses mapped into the reference person's box (§4.2)
+    box_jitter: float = 0.1  # dreamactor_m2: ± scale jitter of that box
+    driving: str = "skeleton"  # dreamactor_m2: skeleton (stage 1) | rgb (stage 2: the RGB driving video, end to end)
 
 
 @dataclass(frozen=True)
@@ -108,6 +128,9 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 1
     export_merged: bool = False  # LoRA runs: also write the merged full model
+    distributed: str = "ddp"  # ddp | fsdp (FSDP-2: weights, gradients, optimizer state sharded; training.distributed)
+    fsdp_reshard_after_forward: bool = True  # free gathered weights after each block's forward (ZeRO-3-like)
+    fsdp_cpu_offload: bool = False  # keep sharded weights and optimizer state in CPU memory
 
 
 @dataclass(frozen=True)
@@ -139,11 +162,13 @@ class DpoLossConfig:
 
     beta: float = 1000.0
     sft_weight: float = 1.0
+    hand_pad_px: float = 1.5  # hand boxes grow by this many clip pixels (a drawn hand reaches past its points)
+    hand_min_score: float = 0.3  # hand points below this confidence do not shape the boxes
 
 
 @dataclass(frozen=True)
 class ImgLossConfig:
-    weight: float = 0.1  # λ of SPEC §1.4; 0 disables IMG
+    weight: float | None = None  # λ of SPEC §1.4; 0 disables; unset: 0.1 for everybody_dance, 0 otherwise
     blocks: tuple[int, ...] | None = None  # scail2: transformer blocks; None = 3 evenly spaced ending with the last
     matching_layers: int = 3  # everybody_dance: UNet levels from the mid block up (SPEC §1.3)
     variant: str = "linear"
@@ -167,6 +192,15 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     losses: LossConfig = field(default_factory=LossConfig)
+
+    def __post_init__(self) -> None:
+        """IMG is EverybodyDance's loss (λ 0.1); SCAIL-2 and DreamActor-M2 were trained without it: an optional
+        extra here, off unless ``losses.img.weight`` is set."""
+        img = self.losses.img
+        if img.weight is None:
+            weight = IMG_DEFAULT_WEIGHT if self.model.backbone == "everybody_dance" else 0.0
+            losses = dataclasses.replace(self.losses, img=dataclasses.replace(img, weight=weight))
+            object.__setattr__(self, "losses", losses)
 
 
 def _convert(value: Any, hint: Any, where: str) -> Any:
@@ -234,9 +268,11 @@ def validate(config: Config) -> Config:
     _choice(m.backbone, BACKBONES, "model.backbone")
     _choice(t.method, METHODS, "train.method")
     _choice(t.mixed_precision, PRECISIONS, "train.mixed_precision")
+    _choice(t.distributed, ("ddp", "fsdp"), "train.distributed")
     _choice(config.losses.img.variant, ("linear", "log"), "losses.img.variant")
     _choice(config.losses.img.mask_resize, ("nearest", "area"), "losses.img.mask_resize")
-    for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae)):
+    for where, path in (("model.checkpoint", m.checkpoint), ("model.vae", None if m.vae == "pixel" else m.vae),
+                        ("model.clip_vision", m.clip_vision), ("data.text_embeddings", d.text_embeddings)):
         if path is not None and not Path(path).exists():
             raise InputError("config", f"{where} '{path}' does not exist", f"fix the path or remove {where}")
     if d.frames < 1 or (d.frames - 1) % 4:
@@ -249,7 +285,14 @@ def validate(config: Config) -> Config:
                          ("train.log_every", t.log_every), ("lora.rank", config.lora.rank),
                          ("lora.alpha", config.lora.alpha)):
         _positive(where, value)
-    if not 0 <= d.swap_probability <= 1 or not 0 <= d.bone_scaling_probability <= 1:
+    if d.workers < 0:
+        raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
+    _choice(d.driving, ("skeleton", "rgb"), "data.driving")
+    if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
+        raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")
+    probabilities = (d.swap_probability, d.bone_scaling_probability, d.text_dropout, d.replacement_probability,
+                     d.rgb_driving_probability, d.driving_crop_probability)
+    if not all(0 <= p <= 1 for p in probabilities):
         raise InputError("config", "a probability in data is outside 0..1", "use values between 0 and 1")
     if d.stream is not None:
         _check_stream(d.stream, m.backbone, t.method)
@@ -266,7 +309,8 @@ def _check_stream(stream: StreamConfig, backbone: str, method: str) -> None:
         raise InputError("config", f"data.stream is set for backbone '{backbone}' with method '{method}'",
                          "use data.stream with model.backbone: scail2 (full or lora), or write clips with "
                          "data.synthetic")
-    probabilities = (stream.textured_probability, stream.lookalike_probability, stream.scene_reference_probability)
+    probabilities = (stream.textured_probability, stream.lookalike_probability, stream.scene_reference_probability,
+                     stream.reverse_driving_probability)
     if not all(0 <= p <= 1 for p in probabilities):
         raise InputError("config", "a probability in data.stream is outside 0..1", "use values between 0 and 1")
     if len(stream.speed) != 2 or not 0 < stream.speed[0] <= stream.speed[1]:
@@ -299,9 +343,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     parts = config.model.dance_together
     model = dataclasses.replace(config.model, checkpoint=_resolve(config.model.checkpoint, base),
                                 vae=_resolve(config.model.vae, base),
-                                dance_together=None if parts is None else {k: _resolve(str(v), base)
-                                                                           for k, v in parts.items()})
-    data = dataclasses.replace(config.data, root=_resolve(config.data.root, base))
+                                clip_vision=_resolve(config.model.clip_vision, base),
+                                dance_together=None if parts is None else {
+                                    k: _resolve(v, base) if isinstance(v, str) else v  # files; sizes stay
+                                    for k, v in parts.items()})
+    data = dataclasses.replace(config.data, root=_resolve(config.data.root, base),
+                               text_embeddings=_resolve(config.data.text_embeddings, base))
     config = dataclasses.replace(config, model=model, data=data, output_dir=_resolve(config.output_dir, base))
     return validate(config)
 

@@ -5,13 +5,14 @@ Per sample: the reference frame (CLIP token + noise-augmented, unscaled VAE late
 frame), per-person DWPose maps and body/face masks through the MaskPose adapter (added after ``conv_in``), and the
 people's identity tokens. Conditioning dropout as StableAnimator trains it: CLIP and face tokens zeroed when
 ``r < 2p``, the reference latent when ``p ≤ r < 3p``. The loss weights every person ×2 and faces ×4 (SPEC §2.4).
-The synthetic world has no face-recognition embeddings, so identity vectors are zero ("missing face"); real data
-with ArcFace vectors would fill them. Batch size 1 (DanceTogether trains 1 clip per GPU).
+Identity vectors come per person in stream order (``face_vectors``): the synthetic characters' vectors, or the
+ArcFace vectors ``prepare`` stored (zero for a missing face). Batch size 1 (DanceTogether trains 1 clip per GPU).
 """
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,9 @@ from torch import nn
 from ..core.errors import InputError
 from ..core.losses import masked_reconstruction as mr
 from ..core.models.loading import DtypePolicy
-from ..core.models.stable_animator.face_encoder import FACE_EMBEDDING_DIM
 from ..core.models.stable_animator.generate import clip_image_tokens, encode_reference
-from ..core.models.stable_animator.loader import load_dance_together
+from ..core.models.stable_animator.fresh import new_dance_together
+from ..core.models.stable_animator.loader import DanceTogetherModel, load_dance_together
 from ..core.models.stable_animator.mask_pose import pad_absent_people
 from ..core.models.stable_animator.unet import denoise_step
 from ..core.render.skeleton import render_per_person
@@ -31,9 +32,10 @@ from ..core.sampling.edm import SvdSettings
 from ..core.video.output_files import atomic_directory
 from .config import Config
 from .dataset import Clip, resize_window
+from .face_vectors import clip_faces
 from .files import save_safetensors
 from .pairs import sample_pair
-from .scail2_batch import pixels
+from .scail2_batch import SampleOptions, pixels
 from .scail2_objective import sample_options
 
 PARTS = ("unet", "pose_net", "face_encoder", "svd_folder")
@@ -43,13 +45,14 @@ CONDITION_DROPOUT = 0.1  # p of SPEC §2.4
 @dataclass(frozen=True)
 class DtSample:
     """``reference`` ``(H,W,3)``; ``frames`` ``(T,H,W,3)``; ``pose_maps`` ``(N,T,H,W,3)`` in 0..1; ``body`` and
-    ``face`` ``(N,T,H,W)`` masks."""
+    ``face`` ``(N,T,H,W)`` masks; ``identities`` ``(N, 512)`` identity vectors, all in stream order."""
 
     reference: torch.Tensor
     frames: torch.Tensor
     pose_maps: torch.Tensor
     body: torch.Tensor
     face: torch.Tensor
+    identities: torch.Tensor
 
     def to(self, device: torch.device) -> DtSample:
         return DtSample(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
@@ -61,19 +64,46 @@ def dt_sample(clip: Clip, frames: int, width: int, height: int, beta: float, mar
     target = resize_window(clip.window(range(b, b + frames)), width, height)
     reference = resize_window(clip.window([a]), width, height)
     maps = render_per_person(target.poses, width, height)
+    identities = clip_faces(clip.meta.path, clip.meta.ids).vectors  # rows in track order, as the pose maps
     return DtSample(pixels(reference.frames)[0], pixels(target.frames), pixels(maps),
                     torch.from_numpy(target.masks).transpose(0, 1).float(),
-                    torch.from_numpy(target.face_masks).transpose(0, 1).float())
+                    torch.from_numpy(target.face_masks).transpose(0, 1).float(), torch.from_numpy(identities))
 
 
-def _parts(config: Config) -> dict[str, str]:
+TRAINABLE = ("unet", "adapter", "face_encoder")
+
+
+def _load(config: Config) -> tuple[DanceTogetherModel, bool]:
+    """The released parts named in ``model.dance_together``, or fresh ones of ``sizes``; and whether fresh."""
     given = config.model.dance_together or {}
+    if config.train.method != "full" or config.train.batch_size != 1:
+        raise InputError("model.dance_together", "DanceTogether trains with train.method full and batch_size 1",
+                         "set method: full, batch_size: 1")
+    if "sizes" in given:
+        return new_dance_together(given["sizes"], config.seed), True
     missing = [p for p in PARTS if p not in given]
-    if missing or config.train.method != "full" or config.train.batch_size != 1:
-        raise InputError("model.dance_together", f"needs {', '.join(PARTS)} (missing {missing}), "
-                         "train.method full and train.batch_size 1", "name the StableAnimator/SVD files and set "
-                         "method: full, batch_size: 1")
-    return given
+    if missing:
+        raise InputError("model.dance_together", f"needs {', '.join(PARTS)} (missing {missing}) or sizes",
+                         "name the StableAnimator/SVD files, or give sizes: {} for fresh tiny networks")
+    return load_dance_together(given["unet"], given["pose_net"], given["face_encoder"], given["svd_folder"],
+                               DtypePolicy(torch.float32)), False
+
+
+def trained_parts(config: Config) -> tuple[str, ...]:
+    """``model.trainable`` checked against ``TRAINABLE`` (default: all three, the paper's full fine-tuning)."""
+    parts = config.model.trainable or TRAINABLE
+    unknown = sorted(set(parts) - set(TRAINABLE))
+    if unknown or not parts:
+        raise InputError("model.trainable", f"{unknown or 'nothing'} is not a trainable DanceTogether part",
+                         f"choose from {', '.join(TRAINABLE)} (e.g. [adapter] for MaskPose on a frozen UNet)")
+    return tuple(parts)
+
+
+def dt_batch(options: SampleOptions, clips: list[Clip], rng: np.random.Generator) -> DtSample:
+    """One sample (batch size 1) from a clip drawn with ``rng``."""
+    o = options
+    return dt_sample(clips[int(rng.integers(len(clips)))], o.frames, o.width, o.height, o.swap_probability,
+                     o.sample_margin, rng)
 
 
 class DanceTogetherObjective(nn.Module):
@@ -82,28 +112,28 @@ class DanceTogetherObjective(nn.Module):
     def __init__(self, config: Config, device: torch.device) -> None:
         super().__init__()
         self.config = config
-        parts = _parts(config)
-        model = load_dance_together(parts["unet"], parts["pose_net"], parts["face_encoder"], parts["svd_folder"],
-                                    DtypePolicy(torch.float32))
+        self.parts = trained_parts(config)
+        model, self.fresh = _load(config)
         self.unet, self.adapter, self.face_encoder = model.unet, model.adapter, model.face_encoder
         self.vae, self.image_encoder = model.vae.requires_grad_(False), model.image_encoder.requires_grad_(False)
-        for module in (self.unet, self.adapter, self.face_encoder):
-            module.train().requires_grad_(True)
+        for name in TRAINABLE:  # frozen parts stay in eval mode (the adapter's BatchNorm keeps its statistics)
+            getattr(self, name).train(name in self.parts).requires_grad_(name in self.parts)
         if config.model.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
         self.settings = SvdSettings()
         self.options = sample_options(config)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> DtSample:
-        o = self.options
-        return dt_sample(clips[int(rng.integers(len(clips)))], o.frames, o.width, o.height, o.swap_probability,
-                         o.sample_margin, rng)
+        return self.batch_maker()(clips, rng)
+
+    def batch_maker(self) -> partial:
+        """Batches need no network (pixels, pose maps, masks), so worker processes can build them."""
+        return partial(dt_batch, self.options)
 
     def _conditions(self, batch: DtSample, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Context tokens ``(1, 1+N·K, D)`` and reference latent ``(1, 4, h, w)``, after conditioning dropout."""
-        people = batch.pose_maps.shape[0]
         clip = clip_image_tokens(self.image_encoder, batch.reference.cpu()).to(batch.frames.device)
-        faces = batch.frames.new_zeros(1, people, FACE_EMBEDDING_DIM)
+        faces = batch.identities[None].to(batch.frames.dtype)
         context = torch.cat([clip, self.face_encoder.encode_people(faces, clip)], dim=1)
         seed = int(torch.randint(0, 2**31, (1,), generator=generator))
         reference = encode_reference(self.vae, batch.reference.cpu(), self.settings.noise_aug, seed)
@@ -138,7 +168,8 @@ class DanceTogetherObjective(nn.Module):
 
     def export(self, out: Path) -> list[Path]:
         """``dance_together/``: ``unet/`` (diffusers folder), ``pose_net.safetensors`` (full MaskPose adapter) and
-        ``face_encoder.safetensors`` — what ``load_dance_together`` reads with the unchanged SVD folder."""
+        ``face_encoder.safetensors`` — what ``load_dance_together`` reads with the unchanged SVD folder (fresh
+        runs also write theirs, ``svd/``). Every part is written, trained or frozen, so the folder is complete."""
         folder = Path(out) / "dance_together"
         if folder.exists():
             shutil.rmtree(folder)
@@ -146,7 +177,11 @@ class DanceTogetherObjective(nn.Module):
             self.unet.save_pretrained(temp / "unet", safe_serialization=True)
             save_safetensors(dict(self.adapter.state_dict()), temp / "pose_net.safetensors")
             save_safetensors(dict(self.face_encoder.state_dict()), temp / "face_encoder.safetensors")
-        return [folder / "unet", folder / "pose_net.safetensors", folder / "face_encoder.safetensors"]
+            if self.fresh:
+                self.vae.save_pretrained(temp / "svd" / "vae", safe_serialization=True)
+                self.image_encoder.save_pretrained(temp / "svd" / "image_encoder", safe_serialization=True)
+        files = [folder / "unet", folder / "pose_net.safetensors", folder / "face_encoder.safetensors"]
+        return files + ([folder / "svd"] if self.fresh else [])
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,5 +1,5 @@
-"""One EverybodyDance stage-1 sample from a clip (SPEC §1.5–1.6): a reference frame and one target frame, both with
-their identity-embedded skeletons (IEG), and the instance masks the IMG loss compares."""
+"""One EverybodyDance sample from a clip (SPEC §1.5–1.6): a reference frame and the target frames (one in stage 1, a
+window in stage 2), all with their identity-embedded skeletons (IEG), and the instance masks the IMG loss compares."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +15,9 @@ from .scail2_batch import SampleOptions, identity_slots, pixels
 
 @dataclass(frozen=True)
 class EdSample:
-    """Pixels ``(B,H,W,3)`` in 0..1 of reference, reference IEG, target and target IEG; masks ``(B,P,H,W)`` of the
-    target (generated) and reference characters; ``match`` ``(B,P)`` reference column of each target column."""
+    """Pixels in 0..1: reference and reference IEG ``(B,H,W,3)``, target and target IEG ``(B·F,H,W,3)``
+    (batch-major); masks of the target (generated, ``(B·F,P,H,W)``) and reference (``(B,P,H,W)``) characters;
+    ``match`` ``(B,P)`` reference column of each target column."""
 
     reference: torch.Tensor
     reference_ieg: torch.Tensor
@@ -31,12 +32,13 @@ class EdSample:
         return EdSample(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 
-def ed_sample(clip: Clip, options: SampleOptions, rng: np.random.Generator) -> EdSample:
-    """A batch-of-one stage-1 sample; swap pairs are drawn with probability β (pre-classified sampling)."""
-    a, b, swapped = sample_pair(rng, clip.meta.frames, 1, clip.meta.swap_pairs, options.swap_probability,
+def ed_sample(clip: Clip, options: SampleOptions, rng: np.random.Generator, frames: int = 1) -> EdSample:
+    """A batch-of-one sample with ``frames`` target frames; swap pairs are drawn with probability β
+    (pre-classified sampling)."""
+    a, b, swapped = sample_pair(rng, clip.meta.frames, frames, clip.meta.swap_pairs, options.swap_probability,
                                 options.sample_margin)
     reference = resize_window(clip.window([a]), options.width, options.height)
-    target = resize_window(clip.window([b]), options.width, options.height)
+    target = resize_window(clip.window(range(b, b + frames)), options.width, options.height)
     slots = identity_slots(rng, len(clip.meta.ids), options.permute_slots)
     ieg = [render_skeletons(w.poses, slots, options.width, options.height) for w in (reference, target)]
     return EdSample(reference=pixels(reference.frames), reference_ieg=pixels(ieg[0]), target=pixels(target.frames),

@@ -1,13 +1,16 @@
 """SCAIL-2 Bias-Aware DPO post-training (SPEC §3.5): LoRA against the frozen base on preference pairs.
 
-Data: ``DATA_ROOT/preferences.json`` lists ``[{"win": clip, "lose": clip}, …]``: two clips of the same driving
-motion, people and size. The preferred clip's poses drive both (they are the accurate pose ``P``), its frames are
-``x^w``, the dispreferred clip's frames ``x^l``; the reference frame comes from the preferred clip. Both latents get
-the same σ and ε. Errors are compared inside the union of both clips' hand boxes (per latent frame); the reference
-errors come from the same network with its LoRA switched off (the frozen base), so no second copy is held.
+Data: ``DATA_ROOT/preferences.json`` lists ``[{"win": clip, "lose": clip}, …]`` (written by ``python -m choreograph
+preferences``): two clips of the same motion, people and size. As in Appendix B the condition is the driving video
+``V_d`` the preferred clip carries (RGB, end to end, animation mode); the preferred clip's frames are ``x^w``, the
+dispreferred clip's ``x^l``; the reference frame is sampled from the preferred clip. Clips without a driving video
+fall back to the preferred clip's skeleton. Both latents get the same σ and ε. Errors are compared inside the union
+of both clips' tracked hand boxes (per latent frame); the reference errors come from the same network with its
+LoRA switched off (the frozen base), so no second copy is held.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,6 @@ from ..core.losses import dpo
 from ..core.losses import flow_matching as fm
 from .config import Config
 from .dataset import Clip, resize_window
-from .model import empty_prompt
 from .pairs import sample_pair
 from .scail2_batch import Scail2Sample, pair_sample, pixels
 from .scail2_objective import WAN_TIMESTEP_SCALE, Scail2Objective
@@ -79,6 +81,8 @@ class Scail2DpoObjective(Scail2Objective):
         self.close()  # DPO compares errors only; no IMG probe
         self.probe = None
         self.pairs = read_preferences(config.data.root, clips)
+        # V_d as given: the RGB driving video, uncropped; the accurate skeleton only for clips without one
+        self.options = dataclasses.replace(self.options, rgb_driving_probability=1.0, driving_crop_probability=0.0)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> PreferenceSample:
         o = self.options
@@ -87,17 +91,22 @@ class Scail2DpoObjective(Scail2Objective):
         pair = sample_pair(rng, win.meta.frames, o.frames, win.meta.swap_pairs, o.swap_probability,
                            o.sample_margin)
         with torch.no_grad():
-            sample = pair_sample(win, self.codec, o, rng, pair)
+            sample = self.conditioned(pair_sample(win, self.codec, o, rng, pair), rng, win)
             frames = range(pair[1], pair[1] + o.frames)
             lose_window = resize_window(lose.window(frames), o.width, o.height)
             lose_latent = self.codec.encode(pixels(lose_window.frames))
+        return PreferenceSample(sample, lose_latent, self.hand_mask(win, lose, frames, sample.latent.shape[-2:]))
+
+    def hand_mask(self, win: Clip, lose: Clip, frames: range, latent_size: tuple[int, int]) -> torch.Tensor:
+        """``(1, 1, F, h, w)``: union of both clips' tracked hand boxes per latent frame (Appendix B.2)."""
+        settings, m = self.config.losses.dpo, win.meta
         keypoints = [_normalised(c.poses(frames).keypoints, c.meta.width, c.meta.height) for c in (win, lose)]
-        hands = dpo.hand_region_mask(keypoints, tuple(sample.latent.shape[-2:]))
-        return PreferenceSample(sample, lose_latent, hands[None, None])
+        pad = (settings.hand_pad_px / m.width, settings.hand_pad_px / m.height)
+        return dpo.hand_region_mask(keypoints, tuple(latent_size), settings.hand_min_score, pad)[None, None]
 
     def _velocity(self, latent: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, sample: Scail2Sample
                   ) -> torch.Tensor:
-        text, image = empty_prompt(self.transformer, latent.shape[0], latent.device)
+        text, image = self.tokens(sample, latent.device)
         return self.transformer(fm.noisy_latent(latent, noise, sigma), sigma * WAN_TIMESTEP_SCALE, text, image,
                                 context=sample.context)
 

@@ -1,5 +1,11 @@
-"""SCAIL-2 training objective: flow matching with clean history frames excluded (SPEC §3.4) plus λ·IMG on the
-Wan self-attention (video → reference tokens, §1.2–1.4). A module, so ``accelerate``/DDP wrap the whole loss."""
+"""SCAIL-2 training objective: flow matching with clean history frames excluded (SPEC §3.4), optionally plus
+λ·IMG on the Wan self-attention (video → reference tokens, §1.2–1.4; off by default: not SCAIL-2's recipe).
+
+History latents as SCAIL-2 trains them (§4.1, following Wan-Animate): with probability
+``losses.flow.history_probability`` the first 2 latent frames are replaced by their clean latents, flagged by the
+history mask, and left out of the loss. Each batch has one mode (animation / replacement, ``data.
+replacement_probability``), text and CLIP-image tokens as at inference (``training.prompts``). A module, so
+``accelerate``/DDP/FSDP wrap the whole loss."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +23,8 @@ from .dataset import Clip
 from .exports import export_final
 from .lora import add_lora
 from .model import build_model, empty_prompt
-from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate
+from .prompts import TrainingPrompt
+from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate, pick_clips, pick_mode
 from .synthetic_stream import SyntheticStream
 from .wan_img import WanMatchingProbe, default_blocks
 
@@ -27,7 +34,8 @@ WAN_TIMESTEP_SCALE = 1000.0  # Wan's network takes t = σ·1000
 def sample_options(config: Config) -> SampleOptions:
     d = config.data
     return SampleOptions(d.frames, d.width, d.height, d.swap_probability, d.sample_margin, d.permute_slots,
-                         d.bone_scaling_probability)
+                         d.bone_scaling_probability, d.replacement_probability, d.rgb_driving_probability,
+                         d.driving_crop_probability)
 
 
 class Scail2Objective(nn.Module):
@@ -46,15 +54,37 @@ class Scail2Objective(nn.Module):
             self.probe = WanMatchingProbe(self.transformer, blocks, img.mask_resize)
         self.codec = make_codec(config.model.vae, device)
         self.options = sample_options(config)
+        arch = self.transformer.config
+        self.prompt = TrainingPrompt(config, arch.text_dim, arch.image_dim, device)
         stream = config.data.stream
         self.stream = None if stream is None else SyntheticStream(stream, self.options, self.codec)
 
+    def conditioned(self, sample: Scail2Sample, rng: np.random.Generator, clip: Clip | None) -> Scail2Sample:
+        """``sample`` with its text and CLIP tokens (as the sampler passes them at inference); on-the-fly scenes
+        (no clip) have no per-clip prompt."""
+        image = self.prompt.image(sample.reference_pixels)
+        return dataclasses.replace(sample, text=self.prompt.text(rng, None if clip is None else clip.meta.path),
+                                   image=image)
+
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> Scail2Sample:
         if self.stream is not None:
-            return self.stream.batch(rng, self.config.train.batch_size)
-        picks = rng.integers(len(clips), size=self.config.train.batch_size)
+            with torch.no_grad():
+                return collate([self.conditioned(self.stream.sample(rng), rng, None)
+                                for _ in range(self.config.train.batch_size)])
+        mode = pick_mode(rng, clips, self.options.replacement_probability)
+        picks = pick_clips(rng, clips, mode, self.config.train.batch_size)
         with torch.no_grad():
-            return collate([clip_sample(clips[i], self.codec, self.options, rng) for i in picks])
+            return collate([self.conditioned(clip_sample(clips[i], self.codec, self.options, rng), rng, clips[i])
+                            for i in picks])
+
+    def tokens(self, batch: Scail2Sample, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Text ``(B, 512, C)`` and image tokens of a batch (zeros where it carries none)."""
+        text, image = empty_prompt(self.transformer, batch.latent.shape[0], device)
+        if batch.text is not None:
+            text = batch.text.to(device)
+        if batch.image is not None:
+            image = batch.image.to(device)
+        return text, image
 
     def forward(self, batch: Scail2Sample, generator: torch.Generator) -> dict[str, torch.Tensor]:
         device = self.transformer.patch_embedding.weight.device
@@ -68,7 +98,7 @@ class Scail2Objective(nn.Module):
         history = fm.history_frame_count(generator, True, f, self.config.losses.flow.history_probability)
         x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
         context = dataclasses.replace(batch.context, history_frames=history)
-        text, image = empty_prompt(self.transformer, b, device)
+        text, image = self.tokens(batch, device)
         if self.probe is not None:
             self.probe.clear()
         prediction = self.transformer(x_t, sigma * WAN_TIMESTEP_SCALE, text, image, context=context)

@@ -9,26 +9,25 @@ Every draw comes from the step's generator, so a batch is a pure function of ``(
 stays exact. Scene seeds are drawn at or above ``FIRST_TRAINING_SEED``: the demo and benchmark scenes (seeds 2026,
 4000–4003, 5000–5007) can never be training scenes.
 
-The driving skeletons are the target's own poses unless a ``DrivingSource`` gives other poses of the same
-choreography (reverse-driving triplets: the same motion performed by another cast).
+The driving skeletons are the target's own poses, or — with ``reverse_driving_probability`` — those of a
+reverse-driving triplet (``core.synth.pairs``): the same choreography performed by another cast with other
+bodies, so the skeleton's proportions never give the target's identity away and only the reference can.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
-import torch
 
+from ..core.models.scail2 import ANIMATION
 from ..core.pose.sequence import PoseSequence
 from ..core.sampling.loop import VideoCodec
 from ..core.synth import Scene, SceneConfig, make_scene
+from ..core.synth.pairs import TripletSpec, make_triplet
 from .config import StreamConfig
-from .dataset import ClipWindow, swaps_from_centroids, centroids_x
+from .dataset import ClipWindow, centroids_x, swaps_from_centroids
 from .pairs import sample_pair
-from .scail2_batch import SampleOptions, Scail2Sample, collate, window_sample
+from .scail2_batch import SampleOptions, Scail2Sample, window_sample
 
 FIRST_TRAINING_SEED = 1_000_000
-DrivingSource = Callable[[Scene, range, np.random.Generator], "PoseSequence | None"]
 
 
 def scene_config(stream: StreamConfig, options: SampleOptions, rng: np.random.Generator) -> SceneConfig:
@@ -75,20 +74,37 @@ def reference_image_pair(scene: Scene, window: int, beta: float, rng: np.random.
     return b, bool(holds[b])
 
 
-class SyntheticStream:
-    """Batches of fresh synthetic scenes for the SCAIL-2 objective (``make_batch`` when ``data.stream`` is set)."""
+def reverse_driving_scenes(config: SceneConfig, stream: StreamConfig) -> tuple[Scene, Scene]:
+    """(target, driving) of a reverse-driving triplet like ``config``: one choreography, the driving cast with
+    other looks and other bodies (animation mode: the target keeps its own background)."""
+    spec = TripletSpec(characters=(config.characters, config.characters), frames=config.frames,
+                       width=config.width, height=config.height, choreographies=stream.choreographies,
+                       background=config.background, lookalike_probability=stream.lookalike_probability,
+                       fps=config.fps, same_bodies=False)
+    triplet = make_triplet(config.seed, spec, mode=ANIMATION)
+    return triplet.target, triplet.driving
 
-    def __init__(self, stream: StreamConfig, options: SampleOptions, codec: VideoCodec,
-                 driving: DrivingSource | None = None) -> None:
+
+class SyntheticStream:
+    """Samples of fresh synthetic scenes for the SCAIL-2 objective (its ``make_batch`` when ``data.stream`` is
+    set)."""
+
+    def __init__(self, stream: StreamConfig, options: SampleOptions, codec: VideoCodec) -> None:
         if stream.scene_frames < options.frames:
             raise ValueError(f"data.stream.scene_frames ({stream.scene_frames}) is shorter than data.frames "
                              f"({options.frames})")
-        self.stream, self.options, self.codec, self.driving = stream, options, codec, driving
+        self.stream, self.options, self.codec = stream, options, codec
 
     def sample(self, rng: np.random.Generator) -> Scail2Sample:
         """One sample: a new scene, a (reference, target window) pair, slots and augmentation, all from ``rng``."""
         opts = self.options
-        scene = make_scene(scene_config(self.stream, opts, rng))
+        config = scene_config(self.stream, opts, rng)
+        reverse = self.stream.reverse_driving_probability
+        driving_scene = None
+        if reverse > 0 and rng.random() < reverse:  # no draw at 0: earlier runs keep their batches
+            scene, driving_scene = reverse_driving_scenes(config, self.stream)
+        else:
+            scene = make_scene(config)
         if rng.random() < self.stream.scene_reference_probability:
             b, swapped = reference_image_pair(scene, opts.frames, opts.swap_probability, rng)
             reference = reference_window(scene)
@@ -98,9 +114,5 @@ class SyntheticStream:
                                         opts.sample_margin)
             reference = scene_window(scene, [a])
         frames = range(b, b + opts.frames)
-        driving = None if self.driving is None else self.driving(scene, frames, rng)
-        return window_sample(scene_window(scene, frames), reference, self.codec, opts, rng, swapped, driving)
-
-    def batch(self, rng: np.random.Generator, size: int) -> Scail2Sample:
-        with torch.no_grad():
-            return collate([self.sample(rng) for _ in range(size)])
+        source = None if driving_scene is None else scene_window(driving_scene, frames)
+        return window_sample(scene_window(scene, frames), reference, self.codec, opts, rng, swapped, source)

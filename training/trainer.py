@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs
 from torch import nn
 
 from ..core.errors import InputError
-from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from .batch_loader import StepBatches, step_generators  # noqa: F401 - re-exported for the tests
+from .checkpoints import (latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint,
+                          save_sharded_checkpoint)
 from .config import Config
 from .dataset import Clip, list_clips
+from .distributed import gathered_state, is_sharded, make_accelerator, shard_on_cpu
 from .metrics_log import MetricsLog
 from .objectives import build_objective
 from .synthetic import write_synthetic
@@ -69,34 +70,34 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_s
 
 
 def setup(config: Config) -> Run:
-    """Build data, objective, optimiser; prepare them with accelerate. Raises ``InputError`` before any step."""
-    # EverybodyDance skips the ReferenceNet on reference-dropout steps: DDP must not wait for its gradients.
-    unused = DistributedDataParallelKwargs(find_unused_parameters=config.model.backbone == "everybody_dance")
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.train.mixed_precision,
-                              kwargs_handlers=[unused])
+    """Build data, objective, optimiser; prepare them with accelerate (DDP, or FSDP-2 with ``train.distributed:
+    fsdp``). Raises ``InputError`` before any step."""
+    accelerator = make_accelerator(config)
     clips = load_clips(config, accelerator)
     objective = build_objective(config, accelerator.device, clips)
+    sharded_here = shard_on_cpu(accelerator, config, objective)  # before the optimizer sees the parameters
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.train.learning_rate, weight_decay=config.train.weight_decay)
     scheduler = _schedule(optimizer, config.train.warmup_steps)
-    model, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
+    if sharded_here:
+        model = objective
+        optimizer, scheduler = accelerator.prepare(optimizer, scheduler)
+    else:
+        model, optimizer, scheduler = accelerator.prepare(objective, optimizer, scheduler)
     return Run(config, accelerator, model, optimizer, scheduler, clips)
-
-
-def step_generators(seed: int, step: int, rank: int) -> tuple[np.random.Generator, torch.Generator]:
-    rng = np.random.default_rng([seed, step, rank])
-    return rng, torch.Generator().manual_seed(int(rng.integers(2**62)))
 
 
 def make_batch(run: Run, rng: np.random.Generator):
     return run.network.make_batch(run.clips, rng)
 
 
-def _batch_for(run: Run, step: int) -> tuple[object, torch.Generator]:
-    """Step ``step``'s batch and noise generator; a pure function of (seed, step, process), so it may be built
-    ahead on another thread without changing the run."""
-    rng, generator = step_generators(run.config.seed, step, run.accelerator.process_index)
-    return make_batch(run, rng), generator
+def step_batches(run: Run, first: int, last: int) -> StepBatches:
+    """Batches of steps ``first..last-1``, built ahead: in ``data.workers`` processes when the objective's batches
+    need no network on the training device (``batch_maker``), else on one loader thread. Either way a batch is a
+    pure function of (seed, step, process), so where it is built never changes the run."""
+    maker = getattr(run.network, "batch_maker", None)
+    return StepBatches(run.network.make_batch, run.clips, run.config.seed, run.accelerator.process_index, first,
+                       last, run.config.data.workers, maker() if maker is not None else None)
 
 
 def losses(run: Run, batch, generator: torch.Generator) -> dict[str, torch.Tensor]:
@@ -143,6 +144,18 @@ def _report(run: Run, step: int, terms: dict[str, torch.Tensor], seconds: float,
     print(f"step {step}/{run.config.train.steps} {text} lr {row['lr']:.2e} {samples:.2f} samples/s", flush=True)
 
 
+def checkpoint(run: Run, step: int) -> None:
+    """Write checkpoint ``step``: by the main process, or by every process (its shards) in a sharded run."""
+    acc, t = run.accelerator, run.config.train
+    folder = Path(run.config.output_dir) / "checkpoints"
+    acc.wait_for_everyone()
+    if is_sharded(run.network):
+        save_sharded_checkpoint(folder, step, run.network, run.optimizer, run.scheduler, t.keep_checkpoints,
+                                acc.process_index, acc.num_processes, acc.wait_for_everyone)
+    elif acc.is_main_process:
+        save_checkpoint(folder, step, run.network, run.optimizer, run.scheduler, t.keep_checkpoints)
+
+
 def fit(run: Run, resume: str | bool | None = None, stop_after: int | None = None) -> tuple[int, int]:
     """Run steps until ``train.steps`` (or ``stop_after``), logging and checkpointing; returns (start, end) step."""
     config, t = run.config, run.config.train
@@ -150,23 +163,17 @@ def fit(run: Run, resume: str | bool | None = None, stop_after: int | None = Non
     metrics = MetricsLog(out)
     step = start = resume_step(run, resume)
     last = t.steps if stop_after is None else min(t.steps, stop_after)
-    with ThreadPoolExecutor(max_workers=1) as loader:  # the next batch is read while this one trains
-        pending = loader.submit(_batch_for, run, step) if step < last else None
-        while pending is not None and step < last:
+    with step_batches(run, step, last) as batches:  # the next batches are built while this one trains
+        while step < last:
             tick = time.perf_counter()
-            batch, generator = pending.result()
-            if step + 1 < last:
-                pending = loader.submit(_batch_for, run, step + 1)
+            batch, generator = batches.get(step)
             terms = losses(run, batch, generator)
             optimise(run, terms)
             step += 1
             if step % t.log_every == 0 or step == t.steps:
                 _report(run, step, terms, time.perf_counter() - tick, metrics)
             if step % t.checkpoint_every == 0 or step == t.steps:
-                run.accelerator.wait_for_everyone()
-                if run.accelerator.is_main_process:
-                    save_checkpoint(out / "checkpoints", step, run.network, run.optimizer, run.scheduler,
-                                    t.keep_checkpoints)
+                checkpoint(run, step)
     run.accelerator.wait_for_everyone()
     return start, step
 
@@ -178,11 +185,20 @@ def finish(run: Run, start: int, step: int, seconds: float) -> None:
         rate = (step - start) * t.batch_size * run.accelerator.num_processes / max(seconds, 1e-9)
         print(f"benchmark: {step - start} steps, {rate:.2f} samples/s on {run.accelerator.num_processes} "
               "process(es)", flush=True)
-        if step >= t.steps:
+    if step >= t.steps:
+        exporter = run.network
+        if is_sharded(run.network):  # every process sends its shards; process 0 exports from an unsharded copy
+            state = gathered_state(run.network)
+            if run.accelerator.is_main_process:
+                exporter = build_objective(config, torch.device("cpu"), run.clips)
+                exporter.load_state_dict(state)
+        if run.accelerator.is_main_process:
             out = Path(config.output_dir)
-            for path in run.network.export(out):
+            for path in exporter.export(out):
                 print(f"wrote {path}", flush=True)
             MetricsLog(out).plot()
+            if exporter is not run.network:
+                exporter.close()
     run.network.close()
     run.accelerator.wait_for_everyone()
 
@@ -190,6 +206,7 @@ def finish(run: Run, start: int, step: int, seconds: float) -> None:
 def train(config: Config, resume: str | bool | None = None, stop_after: int | None = None) -> Path:
     """Train to ``config.train.steps`` (or stop early after ``stop_after`` steps, keeping the checkpoint) and
     write the final model / LoRA into ``config.output_dir``; returns that folder."""
+    refuse_to_overwrite(config.output_dir, resume)
     run = setup(config)
     began = time.perf_counter()
     start, step = fit(run, resume, stop_after)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError
 from ..pose.sequence import PoseSequence
-from ..render.masks import IdentityMasks, check_frames, depth_ranks
+from ..render.masks import IdentityMasks, body_depth_ranks, check_frames, depth_ranks
 from ..render.occlusion import back_to_front
 from ..render.palette import SLOT_RGB
 from .identity import IdentityMap
@@ -96,22 +96,65 @@ def driving_mask28_from_masks(masks: IdentityMasks, identity_map: IdentityMap, p
     """``driving_mask28(colour_mask_video(...))`` without drawing the video, for even frame sizes.
 
     A pure-colour video's channels are 0 or 255, so a halved pixel's channel is on exactly when all four source
-    pixels have it on: the halved colour code is the bitwise AND of the four codes.
+    pixels have it on: the halved colour code is the bitwise AND of the four codes. Frames are ranked, coded and
+    pooled ``STREAM_FRAMES`` at a time, so nothing but the small pooled result is added to the masks' memory.
     """
-    ranks, order, slots = _ranked(masks, identity_map, poses)
-    t_count, h, w = ranks.shape
-    if h % 2 or w % 2:
+    check_frames(masks, poses.num_frames, "masks")
+    aligned = masks.select(poses.track_ids) if masks.track_ids != poses.track_ids else masks
+    if aligned.masks.shape[2] % 2 or aligned.masks.shape[3] % 2:
         return driving_mask28(colour_mask_video(masks, identity_map, poses, mode))
+
+    def ranks(start: int, stop: int, order: np.ndarray) -> np.ndarray:
+        return depth_ranks(IdentityMasks(aligned.masks[start:stop], aligned.track_ids), order)
+
+    return _pooled_in_chunks(poses, identity_map, mode, ranks, STREAM_FRAMES)
+
+
+STREAM_FRAMES = 16  # frames ranked, coded and pooled at a time on the way to the 28-channel masks
+
+
+def driving_mask28_from_poses(poses: PoseSequence, identity_map: IdentityMap, width: int, height: int,
+                              mode: str = "animation", chunk: int = STREAM_FRAMES) -> torch.Tensor:
+    """``driving_mask28_from_masks(masks_from_poses(poses, width, height), ...)`` in memory flat in frames and
+    people: ``chunk`` frames at a time, each frame's bodies drawn straight into one depth-rank frame
+    (``body_depth_ranks``), halved, coded and pooled to the latent grid before the next chunk is drawn. Only the
+    pooled ``(T, 7, h, w)`` coverage (1/36 of a frame's pixels, as float32) grows with the clip. Even sizes only.
+    """
+    if height % 2 or width % 2:
+        raise InputError("size", f"{width}x{height} is odd", "use even frame sizes (every generation size is)")
+
+    def ranks(start: int, stop: int, order: np.ndarray) -> np.ndarray:
+        return body_depth_ranks(poses.frames(start, stop), width, height, order)
+
+    return _pooled_in_chunks(poses, identity_map, mode, ranks, chunk)
+
+
+def _pooled_in_chunks(poses: PoseSequence, identity_map: IdentityMap, mode: str, ranks, chunk: int
+                      ) -> torch.Tensor:
+    """Fold the pooled channels of ``ranks(start, stop, order)`` computed ``chunk`` frames at a time."""
+    slots = identity_map.slots_for(poses)
+    order = back_to_front(poses)
+    pooled = []
+    for start in range(0, poses.num_frames, max(1, chunk)):
+        stop = min(start + max(1, chunk), poses.num_frames)
+        part = order[start:stop]
+        pooled.append(pooled_channels(_halved_slot_codes(ranks(start, stop, part), part, slots, mode)))
+    return fold_time(torch.cat(pooled), "masks")
+
+
+def _halved_slot_codes(ranks: np.ndarray, order: np.ndarray, slots: list[int], mode: str) -> np.ndarray:
+    """``(T, H/2, W/2)`` halved colour codes of the colour-mask video that depth ranks ``(T, H, W)`` paint."""
     background = _rgb_code(driving_background(mode))
     slot_codes = np.array([_rgb_code(SLOT_RGB[s]) for s in slots], dtype=np.uint8)
     lut = np.zeros(256, dtype=np.uint8)
     lut[0] = background
+    t_count, h, w = ranks.shape
     codes = np.empty((t_count, h // 2, w // 2), dtype=np.uint8)
     for t in range(t_count):
         lut[1 : 1 + len(slots)] = slot_codes[order[t]]
         full = cv2.LUT(ranks[t], lut)
         codes[t] = full[0::2, 0::2] & full[0::2, 1::2] & full[1::2, 0::2] & full[1::2, 1::2]
-    return fold_time(pooled_channels(codes), "masks")
+    return codes
 
 
 def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...],
@@ -127,7 +170,7 @@ def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...],
     return out
 
 
-def _as_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
+def as_colour_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
     """Accept ``(T, H, W, C≥3)`` or one ``(H, W, C)`` image, uint8 or float 0..1 (numpy or torch)."""
     v = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
     if v.ndim == 3:
@@ -208,13 +251,13 @@ def pooled_channels(codes: np.ndarray) -> torch.Tensor:
 def driving_mask28(video: np.ndarray | torch.Tensor, downsample: str = "bilinear",
                    input_name: str = "pose_video_mask") -> torch.Tensor:
     """``(28, F, h/2, w/2)`` from the driving colour-mask video (``T = 4k+1`` frames)."""
-    codes = colour_codes(_as_video(video, input_name), halve=True, downsample=downsample)
+    codes = colour_codes(as_colour_video(video, input_name), halve=True, downsample=downsample)
     return fold_time(pooled_channels(codes), input_name)
 
 
 def reference_mask28(image: np.ndarray | torch.Tensor, input_name: str = "reference_image_mask") -> torch.Tensor:
     """``(28, 1, h, w)`` from the single-frame reference colour mask (frame 0 repeated four times)."""
-    codes = colour_codes(_as_video(image, input_name)[:1])
+    codes = colour_codes(as_colour_video(image, input_name)[:1])
     return fold_time(pooled_channels(codes), input_name)
 
 
@@ -288,9 +331,9 @@ class BindingSlots:
 def binding_slots(driving_video: np.ndarray | torch.Tensor, reference_image: np.ndarray | torch.Tensor,
                   mode: str, downsample: str = "bilinear") -> BindingSlots:
     """Both 28-channel masks from the two colour masks, after checking they agree with ``mode``."""
-    drive = _as_video(driving_video, "pose_video_mask")
+    drive = as_colour_video(driving_video, "pose_video_mask")
     check_background(drive, check_mode(mode), "pose_video_mask")
-    ref = _as_video(reference_image, "reference_image_mask")
+    ref = as_colour_video(reference_image, "reference_image_mask")
     check_reference_background(ref, mode)
     if (ref.shape[1] // 2, ref.shape[2] // 2) != (drive.shape[1] // 2, drive.shape[2] // 2):
         raise InputError("reference_image_mask", f"is {ref.shape[2]}x{ref.shape[1]} but the driving mask is "

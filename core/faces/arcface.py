@@ -3,8 +3,9 @@
 Instead of a second face detector, the five ArcFace landmarks come from the 133-keypoint poses we already
 track (eyes and nose from the body, mouth corners from the 68 face points), so each vector belongs to a known
 track id. The crop is a similarity transform onto ArcFace's 112×112 template; pixels are normalised
-``(x − 127.5)/127.5`` in RGB and the output is scaled to unit length (insightface's ``normed_embedding``, which
-StableAnimator feeds its face encoder).
+``(x − 127.5)/127.5`` in RGB. The output is the network's raw vector (insightface's ``embedding``, norm ≈ 20–30):
+StableAnimator's training and inference feed ``face_info['embedding']``, not ``normed_embedding``, to its face
+encoder (and its golden vectors use unnormalised inputs), so a unit vector would reach the MLP ~25× too small.
 """
 from __future__ import annotations
 
@@ -66,11 +67,10 @@ class ArcFace:
         self.input_name = inputs[0].name
 
     def embed(self, faces: np.ndarray) -> np.ndarray:
-        """Unit-length vectors for aligned crops ``(n, 112, 112, 3)`` RGB 0..255."""
+        """Raw ArcFace vectors (insightface ``embedding``) for aligned crops ``(n, 112, 112, 3)`` RGB 0..255."""
         blob = ((faces.astype(np.float32) - 127.5) / 127.5).transpose(0, 3, 1, 2)
         raw = self.session.run(None, {self.input_name: np.ascontiguousarray(blob)})[0].reshape(len(faces), -1)
-        norms = np.linalg.norm(raw, axis=1, keepdims=True)
-        return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
+        return raw.astype(np.float32)
 
 
 def embed_faces(arcface: ArcFace | None, image: np.ndarray, poses: PoseSequence, frame: int = 0) -> FaceEmbeds:

@@ -18,7 +18,8 @@ FACE_EMBEDDING_DIM = 512  # ArcFace (antelopev2 glintr100)
 
 @dataclass(frozen=True)
 class FaceEmbeds:
-    """``vectors`` float32 ``(N, 512)`` (unit length where found, zeros where not), one row per ``track_ids``."""
+    """``vectors`` float32 ``(N, 512)`` (raw ArcFace vectors where found, zeros where not), one row per
+    ``track_ids``."""
 
     vectors: np.ndarray
     track_ids: tuple[int, ...]

@@ -44,11 +44,12 @@ def _hand_boxes(keypoints: np.ndarray, min_score: float) -> list[tuple[float, fl
     return boxes
 
 
-def hand_region_mask(keypoints: list[np.ndarray], latent_size: tuple[int, int], min_score: float = 0.3
-                     ) -> torch.Tensor:
+def hand_region_mask(keypoints: list[np.ndarray], latent_size: tuple[int, int], min_score: float = 0.3,
+                     pad: tuple[float, float] = (0.0, 0.0)) -> torch.Tensor:
     """``(F, h, w)`` mask: union over videos, people and the 4 sub-frames of latent-mapped hand boxes.
 
     ``keypoints``: one ``(T, P, 133, 3)`` array per video (positive and negative), x/y normalised to 0..1.
+    ``pad`` (x, y, normalised) widens every box, e.g. by the pixel a drawn hand reaches beyond its points.
     Box edges map with ``floor(x0·w)`` … ``ceil(x1·w)`` (SCAIL-2 ``gen_latent_bbox_mask``).
     """
     frames = keypoints[0].shape[0]
@@ -59,6 +60,7 @@ def hand_region_mask(keypoints: list[np.ndarray], latent_size: tuple[int, int], 
         for video in keypoints:
             for t in group:
                 for x0, y0, x1, y1 in _hand_boxes(video[t], min_score):
+                    x0, y0, x1, y1 = x0 - pad[0], y0 - pad[1], x1 + pad[0], y1 + pad[1]
                     c0, c1 = max(0, math.floor(x0 * w)), min(w, math.ceil(x1 * w))
                     r0, r1 = max(0, math.floor(y0 * h)), min(h, math.ceil(y1 * h))
                     mask[f, r0:r1, c0:c1] = 1

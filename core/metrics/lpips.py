@@ -89,13 +89,13 @@ def _state_dict_names(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
 
 def load_lpips(path: str | Path, size: int = LPIPS_SIZE) -> LPIPS:
     """An ``LPIPS`` module with the weights of ``path`` (safetensors; see the module docstring for the names)."""
-    from safetensors.torch import load_file
+    from ..models.checkpoint import load_safetensors
 
     path = Path(path)
     if not path.is_file():
         raise MissingModelError(f"LPIPS weights not found: {path} (a safetensors file with AlexNet "
                                 "'features.*' and 'lin0..4.weight' tensors)")
-    tensors = _state_dict_names(load_file(str(path)))
+    tensors = _state_dict_names(load_safetensors(path, "--lpips"))
     widths = tuple(int(tensors[f"lin.{k}"].shape[1]) for k in range(5) if f"lin.{k}" in tensors)
     if len(widths) != 5:
         raise InputError("lpips weights", f"{path.name} lacks the five linear heads lin0..lin4",

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError, MissingModelError
+from ..models.files import onnx_session
 from .frechet import frechet_between
 from .identity import Crop, Embedder
 
@@ -37,14 +38,12 @@ REID_SPEC = FeatureSpec((256, 128), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 FVD_CLIP_FRAMES = 16
 
 
-def onnx_network(path: str | Path) -> FeatureNet:
+def onnx_network(path: str | Path, input_name: str = "network") -> FeatureNet:
     """A feature network from an ONNX file (first input, first output flattened per item), run on CPU."""
     path = Path(path)
     if not path.is_file():
         raise MissingModelError(f"feature network file not found: {path}")
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = onnx_session(path, input_name)
     input_name = session.get_inputs()[0].name
 
     def run(batch: np.ndarray) -> np.ndarray:

@@ -57,10 +57,19 @@ def _fvd_or_nan(gen, ref, network: FeatureNet, notes: list[str]) -> float:
     return _optional(lambda: fvd([gen], [ref], network, I3D_SPEC), "FVD", notes)
 
 
-def evaluate_poses(generated: PoseSequence, ground_truth: PoseSequence, gt_areas: np.ndarray | None = None
-                   ) -> dict[str, dict]:
-    """Identity-consistency (tracking, SPEC §6.1) and interaction-coherence (pose, §6.3) tracks from tracked poses."""
+def evaluate_poses(generated: PoseSequence, ground_truth: PoseSequence, gt_areas: np.ndarray | None = None,
+                   trim: bool = False) -> dict[str, dict]:
+    """Identity-consistency (tracking, SPEC §6.1) and interaction-coherence (pose, §6.3) tracks from tracked poses.
+
+    Pose files of different lengths are refused (scoring only the shorter would hide the rest) unless ``trim``."""
     frames = min(generated.num_frames, ground_truth.num_frames)
+    if generated.num_frames != ground_truth.num_frames:
+        if not trim:
+            raise InputError("poses", f"the generated poses have {generated.num_frames} frames but the ground "
+                             f"truth has {ground_truth.num_frames}", "give poses of the same clip (headless eval: "
+                             "--trim scores only the common frames)")
+        generated, ground_truth = generated.frames(0, frames), ground_truth.frames(0, frames)
+        gt_areas = None if gt_areas is None else np.asarray(gt_areas)[:frames]
     tracking = tracking_metrics(frames_from_poses(ground_truth.frames(0, frames), generated.frames(0, frames)))
     return {"tracking": tracking, "pose": pose_metrics(generated, ground_truth, gt_areas)}
 

@@ -111,15 +111,28 @@ def _weight_files(path: Path, input_name: str) -> tuple[list[Path], dict | None]
                              ".pth, .ckpt and .bin are refused because loading them can run arbitrary code)",
                              "convert it to .safetensors or download the safetensors release")
         config_file = path.parent / "config.json"  # a file picked inside a diffusers folder
-        return [path], json.loads(config_file.read_text()) if config_file.is_file() else None
+        return [path], _read_config(config_file, input_name) if config_file.is_file() else None
     folder = path / "transformer" if (path / "transformer" / "config.json").is_file() else path
     files = sorted(folder.glob("*.safetensors"))
     if not files:
         raise InputError(input_name, f"folder '{path}' holds no .safetensors files",
                          "point at a .safetensors file or a diffusers model folder")
     config_file = folder / "config.json"
-    config = json.loads(config_file.read_text()) if config_file.is_file() else None
+    config = _read_config(config_file, input_name) if config_file.is_file() else None
     return files, config
+
+
+def _read_config(file: Path, input_name: str) -> dict:
+    """A diffusers ``config.json`` as a dict, or an ``InputError`` naming it."""
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(input_name, f"'{file.parent.name}/config.json' is not readable JSON ({exc})",
+                         "restore the config.json saved with the weights") from None
+    if not isinstance(config, dict):
+        raise InputError(input_name, f"'{file.parent.name}/config.json' is not a JSON object",
+                         "restore the config.json saved with the weights")
+    return config
 
 
 def _read_header(file: Path, input_name: str) -> tuple[dict[str, TensorInfo], dict[str, str]]:
@@ -130,12 +143,21 @@ def _read_header(file: Path, input_name: str) -> tuple[dict[str, TensorInfo], di
             if size <= 0 or size > 100_000_000:
                 raise ValueError("bad header size")
             header = json.loads(handle.read(size))
-    except (OSError, ValueError) as exc:
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+        metadata = header.pop("__metadata__", None) or {}
+        entries = {name: entry for name, entry in header.items()}
+        if not all(isinstance(e, dict) and isinstance(e.get("shape"), list) and len(e.get("data_offsets", ())) == 2
+                   for e in entries.values()):
+            raise ValueError("a tensor entry lacks its shape or data offsets")
+        end = max((int(e["data_offsets"][1]) for e in entries.values()), default=0)
+        if file.stat().st_size < 8 + size + end:
+            raise ValueError(f"the file ends at byte {file.stat().st_size}, its tensors need {8 + size + end}")
+    except (OSError, ValueError, TypeError, RecursionError) as exc:
         raise InputError(input_name, f"'{file.name}' is not a readable safetensors file ({exc})",
-                         "re-download the file; it may be truncated") from exc
-    metadata = header.pop("__metadata__", None) or {}
+                         "re-download the file; it may be truncated") from None
     infos = {}
-    for name, entry in header.items():
+    for name, entry in entries.items():
         dtype = _STR_TO_DTYPE.get(entry["dtype"])
         if dtype is None:
             raise InputError(input_name, f"'{file.name}' stores '{name}' as {entry['dtype']}, which is not supported",
@@ -149,3 +171,16 @@ def _strip_wrappers(infos: dict[str, TensorInfo]) -> dict[str, TensorInfo]:
         if infos and all(name.startswith(prefix) for name in infos):
             return {name[len(prefix):]: info for name, info in infos.items()}
     return infos
+
+
+def load_safetensors(path: str | Path, input_name: str) -> dict[str, torch.Tensor]:
+    """All tensors of one ``.safetensors`` file on the CPU; a truncated or corrupt file is an ``InputError``."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    _read_header(path, input_name)
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error type for every kind of damage
+        raise InputError(input_name, f"'{path.name}' is not a readable safetensors file ({exc})",
+                         "re-download or re-export the file") from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import MissingModelError
+from ..errors import InputError, MissingModelError
 
 LOG = logging.getLogger("choreograph")
 
@@ -70,3 +70,15 @@ def _download(model: ModelFile, target_dir: Path) -> Path:
     path = hf_hub_download(repo_id=model.hub_repo, filename=model.hub_filename or model.filename,
                            local_dir=str(target_dir))
     return Path(path)
+
+
+def onnx_session(path: str | Path, input_name: str, providers: Sequence[str] = ("CPUExecutionProvider",)):
+    """An onnxruntime session for ``path``; a truncated or foreign file is an ``InputError`` naming it."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), providers=list(providers))
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises several private error types for a bad file
+        reason = str(exc).strip().splitlines()[0][-200:] if str(exc).strip() else type(exc).__name__
+        raise InputError(input_name, f"'{Path(path).name}' is not a valid ONNX model ({reason})",
+                         "re-download the file; it may be truncated or another file type") from None

@@ -53,17 +53,44 @@ class ShiftedWanRope(WanRotaryPosEmbed):
 
         return pool(cos), pool(sin)
 
+    def at(self, pos_t: torch.Tensor, pos_h: torch.Tensor, pos_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(cos, sin)`` of the grid of explicit per-axis positions (any real values, e.g. native's pose grid)."""
+        return self._phasors(pos_t, pos_h, pos_w)
+
     def _phasors(self, pos_t: torch.Tensor, pos_h: torch.Tensor, pos_w: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
         limit = self.max_seq_len
         if max(float(p.max()) if p.numel() else 0.0 for p in (pos_t, pos_h, pos_w)) >= limit:
             raise ValueError(f"RoPE position beyond rope_max_seq_len={limit}; raise it in the model config")
-        angles = [_angles(p, d, self.freqs_cos.device) for p, d in zip((pos_t, pos_h, pos_w), self.axis_dims())]
-        t, h, w = (a.shape[0] for a in angles)
-        grid = torch.cat([angles[0][:, None, None].expand(t, h, w, -1),
-                          angles[1][None, :, None].expand(t, h, w, -1),
-                          angles[2][None, None, :].expand(t, h, w, -1)], dim=-1).reshape(t * h * w, -1)
-        return grid.cos().float(), grid.sin().float()
+        return _grid(pos_t, pos_h, pos_w, self.axis_dims(), self.freqs_cos.device)
+
+
+def axis_dims(head_dim: int) -> tuple[int, int, int]:
+    """Rotary dims of the t, h, w axes for one head (Wan: ``d − 4⌊d/6⌋, 2⌊d/6⌋, 2⌊d/6⌋``)."""
+    hw = 2 * (head_dim // 6)
+    return head_dim - 2 * hw, hw, hw
+
+
+def grid_phasors(pos_t: torch.Tensor, pos_h: torch.Tensor, pos_w: torch.Tensor, head_dim: int
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, sin)`` ``(t·h·w, head_dim)`` float32 of a position grid, angles in float64 (Wan, native)."""
+    return _grid(pos_t, pos_h, pos_w, axis_dims(head_dim), pos_t.device)
+
+
+def _grid(pos_t: torch.Tensor, pos_h: torch.Tensor, pos_w: torch.Tensor, dims: tuple[int, int, int],
+          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    angles = [_angles(p.double(), d, device) for p, d in zip((pos_t, pos_h, pos_w), dims)]
+    t, h, w = (a.shape[0] for a in angles)
+    grid = torch.cat([angles[0][:, None, None].expand(t, h, w, -1),
+                      angles[1][None, :, None].expand(t, h, w, -1),
+                      angles[2][None, None, :].expand(t, h, w, -1)], dim=-1).reshape(t * h * w, -1)
+    return grid.cos().float(), grid.sin().float()
+
+
+def positions(count: int, start: float = 0.0, step: float = 1.0) -> torch.Tensor:
+    """``start + i·step`` for ``i < count`` as float32 ``linspace`` values (what native ComfyUI feeds its RoPE),
+    promoted to float64 for the angles."""
+    return torch.linspace(start, start + (count - 1) * step, count, dtype=torch.float32).double()
 
 
 def _positions(count: int, offset: float, step: float = 1.0) -> torch.Tensor:

@@ -77,14 +77,24 @@ class WanArch:
         return asdict(self)
 
 
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def detect_wan_arch(reader: CheckpointReader, head_dim: int | None = None,
                     input_name: str = "model file") -> WanArch:
     """Read a ``WanArch`` from a checkpoint, or raise ``InputError`` saying what the file looks like instead."""
     shapes = _original_shapes(reader)
     _refuse_non_wan(shapes, reader.name, input_name)
+    config = reader.config or {}
     if head_dim is None:
-        head_dim = (reader.config or {}).get("attention_head_dim", WAN_HEAD_DIM)
+        head_dim = config.get("attention_head_dim", WAN_HEAD_DIM)
     dim, in_channels, *patch = shapes["patch_embedding.weight"]
+    heads = config.get("num_attention_heads", dim // head_dim if _positive_int(head_dim) else None)
+    if not _positive_int(head_dim) or not _positive_int(heads) or heads * head_dim != dim:
+        raise InputError(input_name, f"config.json of '{reader.name}' gives {heads!r} heads of size {head_dim!r}, "
+                         f"which does not make the weights' width {dim}",
+                         "use the config.json that was saved with these weights")
     if dim % head_dim:
         raise InputError(input_name, f"'{reader.name}' has width {dim}, not a multiple of the head size {head_dim}",
                          "this is not a standard Wan checkpoint")

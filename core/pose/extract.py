@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from ..models.files import ModelFile, locate_model
+from ..errors import InputError, MissingModelError
+from ..models.files import ModelFile, locate_model, missing_model_message, onnx_session
 from ..progress import Progress, no_progress
 from . import rtmpose, yolox
 from .detections import PoseFrames
@@ -50,16 +50,14 @@ def execution_providers(device: str = "auto") -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def _session(path: str, modified: float, providers: tuple[str, ...]):
-    import onnxruntime as ort
-
-    return ort.InferenceSession(path, providers=list(providers))
+def _session(path: str, modified: float, providers: tuple[str, ...], input_name: str):
+    return onnx_session(path, input_name, providers)
 
 
-def load_session(path: Path, device: str = "auto"):
+def load_session(path: Path, device: str = "auto", input_name: str = "models"):
     """A cached onnxruntime session for ``path`` (reloaded if the file changes)."""
     path = Path(path)
-    return _session(str(path.resolve()), path.stat().st_mtime, execution_providers(device))
+    return _session(str(path.resolve()), path.stat().st_mtime, execution_providers(device), input_name)
 
 
 def model_file(filename: str, default: ModelFile) -> ModelFile:
@@ -73,10 +71,17 @@ def load_dwpose(search_dirs: Sequence[Path], device: str = "auto", detector_file
     person detector (one whole-frame box per frame)."""
     if batch_size < 1:
         raise InputError("batch_size", f"{batch_size} is not positive", "use 1 or more")
-    estimator = load_session(locate_model(model_file(estimator_file, ESTIMATOR), search_dirs), device)
-    detector = (load_session(locate_model(model_file(detector_file, DETECTOR), search_dirs), device)
-                if detector_file else None)
-    return DWPose(estimator, detector, batch_size)
+    wanted = [model_file(estimator_file, ESTIMATOR)] + ([model_file(detector_file, DETECTOR)] if detector_file else [])
+    found, missing = [], []
+    for model in wanted:  # look for every file first, so all missing ones are named at once
+        try:
+            found.append(locate_model(model, search_dirs))
+        except MissingModelError:
+            missing.append(model)
+    if missing:
+        raise MissingModelError(missing_model_message(missing, search_dirs))
+    estimator, *detector = (load_session(path, device) for path in found)
+    return DWPose(estimator, detector[0] if detector else None, batch_size)
 
 
 def as_uint8_rgb(images: np.ndarray) -> np.ndarray:

@@ -31,6 +31,8 @@ BODY_25 = 25
 BODY25_TO_OPENPOSE18 = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
 BODY25_FEET = slice(19, 25)  # same order as COCO-WholeBody's feet: left big/small toe, heel, then right
 PART_KEYS = ("face_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d")
+MAX_CANVAS = 16384  # pixels per side; larger "canvases" are typos or hostile, and would exhaust memory downstream
+MAX_COORDINATE = 1e6  # pixels; far beyond any canvas, and still exactly representable in float32 JSON
 
 
 def _points(value: Any, what: str, frame: int) -> np.ndarray:
@@ -45,6 +47,9 @@ def _points(value: Any, what: str, frame: int) -> np.ndarray:
     if arr.size % 3:
         raise InputError("pose_keypoint", f"frame {frame}: {what} has {arr.size} values, not a multiple of 3",
                          "give x, y, confidence for every point")
+    if not np.isfinite(arr).all() or np.abs(arr).max(initial=0.0) > MAX_COORDINATE:
+        raise InputError("pose_keypoint", f"frame {frame}: {what} holds NaN, Infinity or values beyond "
+                         f"±{MAX_COORDINATE:g}", "give finite pixel (or 0-1 normalised) coordinates")
     return arr.reshape(-1, 3)
 
 
@@ -108,10 +113,14 @@ def _canvas(frame: dict, t: int, fallback: tuple[int, int] | None) -> tuple[int,
                              "give the canvas size (width and height of the frames the poses belong to)")
         return fallback
     try:
-        return int(width), int(height)
-    except (TypeError, ValueError):
+        size = int(width), int(height)
+    except (TypeError, ValueError, OverflowError):
         raise InputError("pose_keypoint", f"frame {t}: canvas size {width}x{height} is not a number",
                          "give integer canvas_width and canvas_height") from None
+    if not all(1 <= side <= MAX_CANVAS for side in size):
+        raise InputError("pose_keypoint", f"frame {t}: canvas size {width}x{height} is outside 1-{MAX_CANVAS} "
+                         "pixels", "give the width and height of the video frames the poses belong to")
+    return size
 
 
 def read_pose_keypoint(data: Any, canvas: tuple[int, int] | None = None, fps: float = 24.0) -> PoseFrames:
@@ -200,6 +209,11 @@ def with_track_ids(raw: list[dict], frames: PoseFrames, ids: list[np.ndarray]) -
 def save_json(data: Any, path: str | Path, overwrite: bool = True) -> Path:
     """Write JSON atomically (temp file + rename), so a crash never leaves half a file behind."""
     path = Path(path)
+    try:
+        text = json.dumps(data, allow_nan=False)  # NaN/Infinity would make the file invalid JSON
+    except ValueError:
+        raise InputError("poses", "hold NaN or Infinity values, which JSON cannot store",
+                         "remove them from the input poses") from None
     with atomic_file(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
     return path

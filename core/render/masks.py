@@ -50,7 +50,8 @@ class IdentityMasks:
         m = np.asarray(self.masks)
         if m.dtype == np.uint8 and m.size and m.max() > 1:
             m = m > 127  # an 8-bit 0/255 mask
-        m = m.astype(np.uint8) if m.dtype in (np.bool_, np.uint8) else m.astype(np.float32, copy=False)
+        # copy=False: a uint8 clip of masks is the largest array of the guidance chain; never hold it twice
+        m = m.astype(np.uint8, copy=False) if m.dtype in (np.bool_, np.uint8) else m.astype(np.float32, copy=False)
         if m.ndim != 4:
             raise ValueError(f"IdentityMasks.masks must be (frames, people, H, W); got {m.shape}")
         ids = tuple(int(i) for i in self.track_ids)
@@ -112,17 +113,18 @@ def _body_shapes(b18: np.ndarray, vis: np.ndarray, torso: np.ndarray) -> _BodySh
     return _BodyShapes(np.round(b18[..., :2]).astype(np.int32).tolist(), vis.tolist(), widths.tolist(), heads)
 
 
-def _draw_body(canvas: np.ndarray, shapes: _BodyShapes, t: int, p: int) -> None:
+def _draw_body(canvas: np.ndarray, shapes: _BodyShapes, t: int, p: int, value: int = 1) -> None:
+    """Body ``p`` of frame ``t`` filled with ``value``; the pixels covered do not depend on ``value``."""
     pts, vis = shapes.points[t][p], shapes.visible[t][p]
     for (a, b), width in zip(LIMBS, shapes.widths[t][p]):
         if vis[a] and vis[b]:
-            cv2.line(canvas, pts[a], pts[b], 1, thickness=width)
+            cv2.line(canvas, pts[a], pts[b], value, thickness=width)
     quad = [pts[j] for j in _TORSO_QUAD if vis[j]]
     if len(quad) >= 3:
-        cv2.fillConvexPoly(canvas, np.array(quad, dtype=np.int32), 1)
+        cv2.fillConvexPoly(canvas, np.array(quad, dtype=np.int32), value)
     head = shapes.heads[t][p]
     if head is not None:
-        cv2.circle(canvas, head[0], head[1], 1, thickness=-1)
+        cv2.circle(canvas, head[0], head[1], value, thickness=-1)
 
 
 def _draw_hull(canvas: np.ndarray, xy: np.ndarray, margin: int) -> None:
@@ -155,31 +157,77 @@ def _draw_hands(canvas: np.ndarray, kp: np.ndarray, torso: float, min_score: flo
             cv2.circle(canvas, tuple(_int_points(kp[wrist, :2])), radius, 1, thickness=-1)
 
 
+CHUNK_FRAMES = 16  # frames whose body geometry is computed at once: O(chunk), not O(clip), transient memory
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Scaled whole-body points, OpenPose-18 body, torso lengths and visibility of a run of frames."""
+
+    keypoints: np.ndarray
+    body: np.ndarray
+    torso: np.ndarray
+    visible: np.ndarray
+
+
+def _geometry_chunks(poses: PoseSequence, width: int, height: int, min_score: float):
+    """``(start, _Geometry)`` for consecutive runs of ``CHUNK_FRAMES`` frames at ``width × height``."""
+    for start in range(0, poses.num_frames, CHUNK_FRAMES):
+        kp = poses.keypoints[start:start + CHUNK_FRAMES].astype(np.float64)  # astype copies: scaled in place
+        kp[..., 0] *= width / poses.width
+        kp[..., 1] *= height / poses.height
+        b18 = body18(kp)
+        yield start, _Geometry(kp, b18, torso_lengths(b18, min_score), b18[..., 2] > min_score)
+
+
 def masks_from_poses(poses: PoseSequence, width: int, height: int, region: str = "body",
                      min_score: float = DWPOSE_MIN_SCORE, progress: Progress = no_progress) -> IdentityMasks:
-    """Binary masks of each identity's ``region`` ("body", "face" or "hands") at ``width × height``."""
+    """Binary masks of each identity's ``region`` ("body", "face" or "hands") at ``width × height``.
+
+    The output is allocated once and drawn into frame by frame; nothing else grows with the clip.
+    """
     if region not in REGIONS:
         raise InputError("region", f"unknown region '{region}'", f"choose one of {', '.join(REGIONS)}")
-    kp = poses.keypoints.astype(np.float64).copy()
-    kp[..., 0] *= width / poses.width
-    kp[..., 1] *= height / poses.height
-    b18 = body18(kp)
-    torso = torso_lengths(b18, min_score)
-    vis = b18[..., 2] > min_score
     out = np.zeros((poses.num_frames, poses.num_people, height, width), dtype=np.uint8)
     present = poses.present(min_score)
-    shapes = _body_shapes(b18, vis, torso) if region == "body" else None
-    for t in range(poses.num_frames):
-        for p in np.flatnonzero(present[t]):
-            canvas = out[t, p]
-            if region == "body":
-                _draw_body(canvas, shapes, t, int(p))  # type: ignore[arg-type]
-            elif region == "face":
-                _draw_face(canvas, kp[t, p], b18[t, p], float(torso[t, p]), min_score)
-            else:
-                _draw_hands(canvas, kp[t, p], float(torso[t, p]), min_score)
-        progress(t + 1, poses.num_frames)
+    for start, g in _geometry_chunks(poses, width, height, min_score):
+        shapes = _body_shapes(g.body, g.visible, g.torso) if region == "body" else None
+        for i in range(len(g.body)):
+            t = start + i
+            for p in np.flatnonzero(present[t]):
+                canvas = out[t, p]
+                if region == "body":
+                    _draw_body(canvas, shapes, i, int(p))  # type: ignore[arg-type]
+                elif region == "face":
+                    _draw_face(canvas, g.keypoints[i, p], g.body[i, p], float(g.torso[i, p]), min_score)
+                else:
+                    _draw_hands(canvas, g.keypoints[i, p], float(g.torso[i, p]), min_score)
+            progress(t + 1, poses.num_frames)
     return IdentityMasks(out, poses.track_ids)
+
+
+def body_depth_ranks(poses: PoseSequence, width: int, height: int, order: np.ndarray,
+                     min_score: float = DWPOSE_MIN_SCORE) -> np.ndarray:
+    """``depth_ranks(masks_from_poses(poses, width, height), order)`` without the per-person masks.
+
+    Each frame's bodies are drawn straight into one ``(H, W)`` canvas, back to front, each with its depth rank as
+    the value: a pixel keeps the rank of the last (nearest) body covering it, which is the maximum that
+    ``depth_ranks`` takes, and the pixels a body covers do not depend on the value drawn. Memory is one uint8
+    frame per frame of output, whatever the number of people.
+    """
+    t_count, people = poses.num_frames, poses.num_people
+    if order.shape != (t_count, people) or people > 254:
+        raise ValueError(f"order must be (frames, people) = {(t_count, people)}; got {order.shape}")
+    out = np.zeros((t_count, height, width), dtype=np.uint8)
+    present = poses.present(min_score)
+    for start, g in _geometry_chunks(poses, width, height, min_score):
+        shapes = _body_shapes(g.body, g.visible, g.torso)
+        for i in range(len(g.body)):
+            t = start + i
+            for rank, p in enumerate(order[t], start=1):
+                if present[t, p]:
+                    _draw_body(out[t], shapes, i, int(p), rank)
+    return out
 
 
 def depth_ranks(masks: IdentityMasks, order: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ Motion modules see at most ``motion_max_frames`` (32) positions and memory grows
 each step predicts every window separately and a frame's prediction is the mean over the windows that contain it
 (Moore ``src/pipelines/context.py`` "uniform" scheduler, ``pipeline_pose2vid_long.py``). Windows start at a
 per-step offset (the bit-reversed step index times the clip length), so window seams move from step to step instead
-of staying at the same frames. With ``closed_loop`` the last windows wrap around to the first frames; without it
+of staying at the same frames; ``shift=False`` keeps the step-0 windows at every step, as Moore's
+``pipeline_pose2vid_long.py`` does (it calls ``uniform(step=0)`` at each step; golden-tested). With ``closed_loop`` the last windows wrap around to the first frames; without it
 the windows are fixed and the last one ends at the last frame. A clip that
 fits in one window is one window — the result is the plain single-call prediction.
 """
@@ -28,6 +29,7 @@ class ContextSchedule:
     frames: int = CONTEXT_FRAMES
     overlap: int = CONTEXT_OVERLAP
     closed_loop: bool = True
+    shift: bool = True  # False: the release's behaviour (the same windows at every step)
 
     def __post_init__(self) -> None:
         if self.frames < 1:
@@ -52,7 +54,7 @@ def context_windows(num_frames: int, step: int, schedule: ContextSchedule = Cont
     if not schedule.closed_loop:  # no wrap-around: fixed windows, the last one flush with the clip's end
         starts = list(range(0, num_frames - schedule.frames, stride)) + [num_frames - schedule.frames]
         return [list(range(s, s + schedule.frames)) for s in starts]
-    offset = round(num_frames * bit_reversed_fraction(step))
+    offset = round(num_frames * bit_reversed_fraction(step)) if schedule.shift else 0
     return [[f % num_frames for f in range(start, start + schedule.frames)]
             for start in range(offset, offset + num_frames, stride)]
 

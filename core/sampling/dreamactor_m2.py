@@ -10,6 +10,7 @@ import torch
 
 from ..conditioning.in_context import DEFAULT_PAD_FRAMES, InContextInput, in_context_input
 from ..errors import InputError
+from ..models.wan_forward import NATIVE, OFFICIAL, check_compat, wan_forward
 from ..progress import Progress, no_progress
 from .loop import VideoCodec, denoise, seeded_noise
 from .segments import HISTORY_FRAMES, SEGMENT_FRAMES, Segment, generate_segments, plan_segments
@@ -36,16 +37,23 @@ def segment_input(reference: torch.Tensor, driving: torch.Tensor, history: torch
 
 
 def sample_dreamactor(model: torch.nn.Module, condition: torch.Tensor, mask: torch.Tensor, prompt: WanPrompt,
-                      settings: FlowSettings, progress: Progress = no_progress) -> torch.Tensor:
-    """Denoise ``[x (16) ; mask (4) ; condition (16)]`` with stock Wan-I2V; returns the full composite latent."""
+                      settings: FlowSettings, progress: Progress = no_progress, compat: str = OFFICIAL
+                      ) -> torch.Tensor:
+    """Denoise ``[x (16) ; mask (4) ; condition (16)]`` with stock Wan-I2V; returns the full composite latent.
+
+    ``compat="native"`` runs native ComfyUI's conventions (``core.models.wan_forward``): the text as given, the
+    image/text split at the CLIP token count, no-CLIP image branch on the text, odd latent sizes padded."""
     device, dtype = model.patch_embedding.weight.device, model.patch_embedding.weight.dtype
     condition, mask = condition.to(device, dtype), mask.to(device, dtype)
     image = prompt.image_tokens(device, dtype)
-    texts = {flag: prompt.text(flag, device, dtype) for flag in (True, False)}
+    native = check_compat(compat) == NATIVE
+    texts = {flag: prompt.text(flag, device, dtype, pad=not native) for flag in (True, False)}
 
     def predict(sample: torch.Tensor, timestep: torch.Tensor, positive: bool) -> torch.Tensor:
         hidden = torch.cat([sample.to(dtype), mask, condition], dim=1)
         with torch.no_grad():
+            if native:
+                return wan_forward(model, hidden, timestep, texts[positive], image, NATIVE).float()
             return model(hidden, timestep, texts[positive], image, return_dict=False)[0].float()
 
     noise = seeded_noise(tuple(condition.shape), settings.seed, device)
@@ -67,7 +75,7 @@ def check_size(frames: torch.Tensor, input_name: str) -> None:
 def generate_dreamactor(model: torch.nn.Module, codec: VideoCodec, reference: torch.Tensor, driving: torch.Tensor,
                         prompt: WanPrompt, settings: FlowSettings, lead_in: int = DEFAULT_PAD_FRAMES,
                         segment: int = SEGMENT_FRAMES, history: int = HISTORY_FRAMES,
-                        progress: Progress = no_progress) -> torch.Tensor:
+                        progress: Progress = no_progress, compat: str = OFFICIAL) -> torch.Tensor:
     """Frames ``(T,H,W,3)`` in 0..1 animating ``reference`` ``(H,W,3)`` with ``driving`` ``(T,H,W,3)``."""
     check_size(reference, "reference_image")
     if tuple(driving.shape[1:3]) != tuple(reference.shape[:2]):
@@ -83,7 +91,7 @@ def generate_dreamactor(model: torch.nn.Module, codec: VideoCodec, reference: to
         done = plan.index * settings.steps
         latent = sample_dreamactor(model, codec.encode(torch.from_numpy(inputs.composite)),
                                    inputs.latent_mask().unsqueeze(0), prompt, settings,
-                                   lambda i, n: progress(done + i, steps))
+                                   lambda i, n: progress(done + i, steps), compat)
         return codec.decode(left_half(latent))[skip:]
 
     return generate_segments(total, run, segment, history)

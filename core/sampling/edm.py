@@ -91,14 +91,21 @@ def svd_noise(shape: tuple[int, ...], seed: int, tile: int, device: torch.device
     """Initial noise ``(B, F, C, h, w)``: one tile's worth of frames repeated over the video, as StableAnimator
     draws it, so overlapping tiles start from consistent noise."""
     b, frames = shape[:2]
-    first = seeded_noise((b, min(frames, tile)) + tuple(shape[2:]), seed, device)
+    return repeated_over_time(seeded_noise((b, min(frames, tile)) + tuple(shape[2:]), seed, device), frames)
+
+
+def repeated_over_time(first: torch.Tensor, frames: int) -> torch.Tensor:
+    """``(B, n, ...)`` noise repeated along dim 1 to ``frames`` (frame j uses noise frame j mod n)."""
     repeats = -(-frames // first.shape[1])
-    return first.repeat(1, repeats, *([1] * (len(shape) - 2)))[:, :frames]
+    return first.repeat(1, repeats, *([1] * (first.ndim - 2)))[:, :frames]
 
 
 def sample_svd(network: SvdNetwork, reference: torch.Tensor, frames: int, settings: SvdSettings,
-               progress: Progress = no_progress) -> torch.Tensor:
+               progress: Progress = no_progress, noise: torch.Tensor | None = None) -> torch.Tensor:
     """Denoise a video; ``reference`` ``(B, C, h, w)`` is the (noise-augmented, unscaled) reference latent.
+
+    ``noise``: the initial noise ``(B, n, C, h, w)`` instead of the seeded tile (StableAnimator's ``latents``
+    argument), repeated over time as the seeded one is.
 
     Returns the latent video ``(B, frames, C, h, w)`` (still to be divided by the VAE scaling factor).
     """
@@ -114,7 +121,11 @@ def sample_svd(network: SvdNetwork, reference: torch.Tensor, frames: int, settin
         return blend_tiles(lambda idx: network(model_input[:, list(idx)], timestep, idx, positive), frames,
                            settings.tile, settings.overlap)
 
-    noise = svd_noise((reference.shape[0], frames) + tuple(reference.shape[1:]), settings.seed, settings.tile,
-                      device) * scheduler.init_noise_sigma
+    if noise is None:
+        noise = svd_noise((reference.shape[0], frames) + tuple(reference.shape[1:]), settings.seed, settings.tile,
+                          device)
+    else:
+        noise = repeated_over_time(noise.to(device, torch.float32), frames)
+    noise = noise * scheduler.init_noise_sigma
     guided = frame_ramped(predict, settings.frame_guidance(frames))
     return denoise(guided, noise, solver, 1.0, progress=progress)

@@ -35,8 +35,12 @@ class WanPrompt:
         if self.positive.shape[-1] != self.negative.shape[-1]:
             raise ValueError("positive and negative prompt embeddings have different widths")
 
-    def text(self, positive: bool, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        return pad_text(self.positive if positive else self.negative).to(device=device, dtype=dtype)
+    def text(self, positive: bool, device: torch.device, dtype: torch.dtype, pad: bool = True) -> torch.Tensor:
+        """The embedding, zero-padded to 512 tokens (Wan's official layout) or, ``pad=False``, as given (what
+        native ComfyUI feeds the model)."""
+        text = self.positive if positive else self.negative
+        text = pad_text(text) if pad else (text if text.ndim == 3 else text.unsqueeze(0))
+        return text.to(device=device, dtype=dtype)
 
     def image_tokens(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor | None:
         if self.image is None:

@@ -22,6 +22,11 @@ On disk (``dataset.py``, format in ``docs/dataset_format.md``): ``write_dataset(
 ``load_dataset(DIR)`` → scene folders, ``load_scene(folder)`` → the identical ``Scene``. Command line:
 ``python -m choreograph synth --out DIR --scenes N --seed S`` (``--benchmark`` for frames/s).
 
+Training pairs from the same world: ``core.synth.pairs.make_triplet(seed, TripletSpec(...))`` — reverse-driving
+triplets (one choreography drawn with two casts; animation / replacement environments) — and
+``core.synth.preferences.make_preference(seed, PreferenceSpec(...))`` — Bias-Aware DPO items (accurate vs
+degraded hands, the renderer as generator).
+
 Choreographies (compose with '+'): dance, swap, circle, cross (full occlusion), exit (and re-entry), fewer (target
 has fewer characters than the reference), sizes (very different body sizes). Limits: 1–``MAX_CHARACTERS``
 characters, sides multiples of ``RESOLUTION_MULTIPLE``. Deterministic by seed.

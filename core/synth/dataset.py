@@ -92,18 +92,23 @@ def write_dataset(out: Path, spec: DatasetSpec, progress: Progress = no_progress
     """Generate ``spec.scenes`` scenes into ``out``; returns the scene folders. Resumes a matching dataset."""
     out = Path(out)
     _check_compatible(out, spec)
-    folders = []
+    folders = [out / scene_name(i) for i in range(spec.scenes) if (out / scene_name(i)).is_dir()]
+    _write_manifest(out, spec, folders)  # first, so an interrupted run can be resumed with the same settings
     for index in range(spec.scenes):
         folder = out / scene_name(index)
         if not folder.exists():
             scene = make_scene(spec.scene_config(index), scaled(progress, index, 1, spec.scenes))
             write_scene(scene, folder)
-        folders.append(folder)
+            folders.append(folder)
+            _write_manifest(out, spec, folders)  # lists only complete scenes (each is written atomically)
         progress(index + 1, spec.scenes)
-    manifest = {"format": FORMAT, "version": VERSION, "spec": _spec_json(spec),
-                "scenes": [f.name for f in folders]}
-    _write_json(out / "dataset.json", manifest)
-    return folders
+    return [out / scene_name(i) for i in range(spec.scenes)]
+
+
+def _write_manifest(out: Path, spec: DatasetSpec, folders: list[Path]) -> None:
+    names = sorted({f.name for f in folders})
+    _write_json(out / "dataset.json", {"format": FORMAT, "version": VERSION, "spec": _spec_json(spec),
+                                       "scenes": names})
 
 
 def _spec_json(spec: DatasetSpec) -> dict:
@@ -119,8 +124,13 @@ def _check_compatible(out: Path, spec: DatasetSpec) -> None:
     if out.exists() and not out.is_dir():
         raise InputError("out", f"{out} is a file", "give a folder path")
     if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
-        if old.get("spec", {}) | {"scenes": spec.scenes} != _spec_json(spec):
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            old_spec = old.get("spec", {}) | {"scenes": spec.scenes}
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError, TypeError):
+            raise InputError("out", f"{manifest_path} is damaged", "choose an empty folder, or delete the damaged "
+                             "dataset") from None
+        if old_spec != _spec_json(spec):
             raise InputError("out", f"{out} holds a dataset made with other settings",
                              "choose an empty folder, or repeat the original settings to extend it")
     elif out.is_dir() and any(out.iterdir()):

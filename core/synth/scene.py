@@ -190,17 +190,34 @@ def make_reference(config: SceneConfig, cast: tuple[Character, ...], order: tupl
     return Reference(frame, poses, truth.visible, order, truth.face, truth.hands)
 
 
-def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
-    """Generate the clip described by ``config``; same config (seed included) → identical scene."""
-    cast_rng, layout_rng, path_rng, motion_rng, background_rng = _seeds(config.seed)
+@dataclass(frozen=True)
+class Motion:
+    """What a choreography fixes before anyone is drawn: the reference layout and every character's path.
+
+    keypoints ``(T, P, 133, 2)`` pixels (zeros while out of the scene); x (pelvis), in_scene, z, body_px ``(T, P)``;
+    order: identities left to right in the reference; depths ``(P,)`` reference distances; sizes ``(P,)`` body-size
+    multipliers. Rendering the same ``Motion`` with another cast of the same bodies gives the same poses.
+    """
+
+    keypoints: np.ndarray
+    x: np.ndarray
+    in_scene: np.ndarray
+    z: np.ndarray
+    body_px: np.ndarray
+    order: tuple[int, ...]
+    depths: np.ndarray
+    sizes: np.ndarray
+
+
+def plan_motion(config: SceneConfig, cast: tuple[Character, ...], layout_rng: np.random.Generator,
+                path_rng: np.random.Generator, motion_rng: np.random.Generator) -> Motion:
+    """Layout, paths and joint angles of ``cast`` for ``config`` (bodies matter: sizes, heights, proportions)."""
     frames_n, count = config.frames, config.characters
-    cast = sample_cast(cast_rng, count, config.lookalikes)
     order = tuple(int(i) for i in layout_rng.permutation(count))
     depths = reference_depths(layout_rng, count)
     camera = Camera.for_scene(config)
     paths = plan_paths(config, path_rng, order, depths, np.array([c.height for c in cast]))
-    background = _background(config, background_rng, camera)
-    keypoints = np.zeros((frames_n, count, wb.NUM_KEYPOINTS, 3), np.float32)
+    keypoints = np.zeros((frames_n, count, wb.NUM_KEYPOINTS, 2), np.float32)
     px_all = np.zeros((frames_n, count))
     for c in cast:
         i = c.identity
@@ -208,14 +225,29 @@ def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
         angles = _character_angles(config, motion_rng, paths, px_all[:, i], i)
         body = body_keypoints(angles, c.proportions)
         placed_kp = _place(body, px_all[:, i], paths.x[:, i], camera.ground_y(paths.z[:, i]))
-        keypoints[:, i, :, :2] = np.where(paths.in_scene[:, i, None, None], placed_kp, 0.0)
+        keypoints[:, i] = np.where(paths.in_scene[:, i, None, None], placed_kp, 0.0)
+    return Motion(keypoints, paths.x, paths.in_scene, paths.z, px_all, order, depths, paths.size)
+
+
+def scene_background(config: SceneConfig, rng: np.random.Generator) -> np.ndarray:
+    """``(H, W, 3)`` uint8 background of ``config.background``'s kind drawn from ``rng``."""
+    return _background(config, rng, Camera.for_scene(config))
+
+
+def render_scene(config: SceneConfig, cast: tuple[Character, ...], motion: Motion, background: np.ndarray,
+                 progress: Progress = no_progress, reference_background: np.ndarray | None = None) -> Scene:
+    """Draw ``cast`` performing ``motion`` over ``background`` (the reference over ``reference_background``,
+    default the same) and read the ground truth off the drawing."""
+    frames_n, count = config.frames, config.characters
+    keypoints = np.zeros((frames_n, count, wb.NUM_KEYPOINTS, 3), np.float32)
+    keypoints[..., :2] = motion.keypoints
     truth = empty_truth(frames_n * count, config.height, config.width)
     frames = np.empty((frames_n, config.height, config.width, 3), np.uint8)
     for t in range(frames_n):
-        placed = [Placed(c, keypoints[t, c.identity, :, :2], float(px_all[t, c.identity]))
-                  if paths.in_scene[t, c.identity] else None for c in cast]
+        placed = [Placed(c, motion.keypoints[t, c.identity], float(motion.body_px[t, c.identity]))
+                  if motion.in_scene[t, c.identity] else None for c in cast]
         frames[t] = background
-        render_frame(frames[t], placed, paths.z[t], _frame_view(truth, t, count))
+        render_frame(frames[t], placed, motion.z[t], _frame_view(truth, t, count))
         progress(t + 1, frames_n)
     out = {name: getattr(truth, name).reshape(frames_n, count, *getattr(truth, name).shape[1:])
            for name in ("full", "visible", "face", "hands", "keypoint_visible")}
@@ -223,12 +255,27 @@ def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
     keypoints[..., 2] = visibility
     present = out["full"].any(axis=(2, 3))
     poses = PoseSequence(keypoints, tuple(range(count)), config.width, config.height, config.fps,
-                         paths.z.astype(np.float32))
-    reference = make_reference(config, cast, order, depths, paths.size, background)
+                         motion.z.astype(np.float32))
+    reference = make_reference(config, cast, motion.order, motion.depths, motion.sizes,
+                               background if reference_background is None else reference_background)
     return Scene(
         config=config, characters=cast, frames=frames, poses=poses, visibility=visibility,
         masks_full=out["full"], masks_visible=out["visible"], face_masks=out["face"], hand_masks=out["hands"],
         boxes=_boxes(out["visible"]), boxes_full=_boxes(out["full"]), present=present,
-        depth_order=np.argsort(np.argsort(paths.z, axis=1, kind="stable"), axis=1, kind="stable"),
-        reference=reference, swap_table=_swap_table(order, paths.x, present),
+        depth_order=np.argsort(np.argsort(motion.z, axis=1, kind="stable"), axis=1, kind="stable"),
+        reference=reference, swap_table=_swap_table(motion.order, motion.x, present),
     )
+
+
+def scene_generators(seed: int) -> dict[str, np.random.Generator]:
+    """The independent random streams of a scene seed: cast, layout, paths, motion, background."""
+    return dict(zip(("cast", "layout", "paths", "motion", "background"), _seeds(seed)))
+
+
+def make_scene(config: SceneConfig, progress: Progress = no_progress) -> Scene:
+    """Generate the clip described by ``config``; same config (seed included) → identical scene."""
+    rngs = scene_generators(config.seed)
+    cast = sample_cast(rngs["cast"], config.characters, config.lookalikes)
+    motion = plan_motion(config, cast, rngs["layout"], rngs["paths"], rngs["motion"])
+    background = scene_background(config, rngs["background"])
+    return render_scene(config, cast, motion, background, progress)

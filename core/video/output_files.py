@@ -51,10 +51,25 @@ def atomic_file(final_path: Path, overwrite: bool = False) -> Iterator[Path]:
         yield tmp
         if final_path.exists() and not overwrite:
             raise FileExistsError(f"{final_path} appeared while writing; refusing to overwrite it")
+        if tmp.is_file():
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a saved file gets the usual mode
         os.replace(tmp, final_path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
@@ -67,6 +82,7 @@ def atomic_directory(final_dir: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", suffix=".partial", dir=final_dir.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         os.rename(tmp, final_dir)
     finally:
         if tmp.exists():

@@ -122,7 +122,7 @@ def _natural_key(path: Path) -> list:
 def list_image_files(folder: Path) -> list[Path]:
     files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
     if not files:
-        raise InputError("directory", f"'{folder}' contains no images ({', '.join(IMAGE_SUFFIXES)})",
+        raise InputError("video", f"'{folder}' contains no images ({', '.join(IMAGE_SUFFIXES)})",
                          "point it at a folder of frames")
     return files
 
@@ -131,7 +131,7 @@ def _read_image(path: Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if image is None:
-        raise InputError("directory", f"'{path.name}' is not a readable image", "remove or replace that file")
+        raise InputError("video", f"'{path.name}' is not a readable image", "remove or replace that file")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -146,7 +146,7 @@ def _decode_folder(folder: Path, same_size: bool) -> tuple[Iterator[tuple[float,
         for i, path in enumerate(files):
             image = first if i == 0 else _read_image(path)
             if same_size and image.shape != first.shape:
-                raise InputError("directory", f"'{path.name}' is {image.shape[1]}x{image.shape[0]} but the first "
+                raise InputError("video", f"'{path.name}' is {image.shape[1]}x{image.shape[0]} but the first "
                                  f"image is {first.shape[1]}x{first.shape[0]}",
                                  "make all frames the same size, or set custom_width/custom_height")
             yield i / DEFAULT_FOLDER_FPS, image

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 from pathlib import Path
 
@@ -25,10 +26,22 @@ def main(args: argparse.Namespace) -> int:
     try:
         prompt = to_api(load_workflow(args.workflow), info)
     except WorkflowFormatError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.output.exists() and not args.overwrite:
+        print(f"error: {args.output} exists. Fix: pass --overwrite to replace it, or choose another name",
+              file=sys.stderr)
+        return 2
+    if args.output.resolve() == args.workflow.resolve():
+        print("error: OUTPUT is the input workflow itself. Fix: write the converted form to another file",
+              file=sys.stderr)
         return 2
     converted = api_to_ui(prompt, info) if args.to == "ui" else prompt
-    with atomic_file(args.output, overwrite=args.overwrite) as tmp:
-        tmp.write_text(json.dumps(converted, indent=2) + "\n")
+    try:
+        with atomic_file(args.output, overwrite=args.overwrite) as tmp:
+            tmp.write_text(json.dumps(converted, indent=2) + "\n")
+    except (FileExistsError, OSError) as exc:
+        print(f"error: cannot write {args.output} ({exc}). Fix: choose a writable path", file=sys.stderr)
+        return 2
     print(f"wrote {args.output} ({args.to} form, {len(prompt)} nodes)")
     return 0

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, default=None, help="write all scores as JSON here")
     truth = parser.add_argument_group("ground-truth mode")
     truth.add_argument("--trim", action="store_true",
-                       help="score the common frames when the lengths differ (default: refuse)")
+                       help="score the common frames when the videos' or the pose files' lengths differ "
+                            "(default: refuse)")
     truth.add_argument("--generated-poses", type=Path, default=None,
                        help="POSE_KEYPOINT / OpenPose JSON of the generated video (tracked ids kept, else tracked)")
     truth.add_argument("--gt-poses", type=Path, default=None, help="POSE_KEYPOINT / OpenPose JSON of the ground truth")
@@ -70,8 +71,8 @@ def _networks(args: argparse.Namespace) -> dict:
     from ...core.metrics.networks import onnx_network
 
     return {"lpips": load_lpips(args.lpips) if args.lpips else None,
-            "fid_network": onnx_network(args.inception) if args.inception else None,
-            "fvd_network": onnx_network(args.i3d) if args.i3d else None}
+            "fid_network": onnx_network(args.inception, "--inception") if args.inception else None,
+            "fvd_network": onnx_network(args.i3d, "--i3d") if args.i3d else None}
 
 
 def evaluate_against_truth(args: argparse.Namespace) -> dict:
@@ -89,7 +90,7 @@ def evaluate_against_truth(args: argparse.Namespace) -> dict:
     if args.generated_poses is not None:
         fps = float(truth.info.get("loaded_fps", 24.0))
         sections.update(evaluate_poses(_load_poses(args.generated_poses, "--generated-poses", fps),
-                                       _load_poses(args.gt_poses, "--gt-poses", fps)))
+                                       _load_poses(args.gt_poses, "--gt-poses", fps), trim=args.trim))
     return sections
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import os
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
     from ...core.video.reader import FrameSelection, load_frames
 
     if args.output.exists() and not args.overwrite:
-        print(f"error: {args.output} exists; pass --overwrite to replace it")
+        print(f"error: {args.output} exists; pass --overwrite to replace it", file=sys.stderr)
         return 2
     try:
         model = load_dwpose(search_dirs(args.models_dir), args.device,
@@ -52,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
         found = extract_poses(model, loaded.frames, loaded.info["loaded_fps"])
         poses = track_poses(found, loaded.frames, tracker_config(args))
     except (InputError, MissingModelError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     save_json(write_pose_keypoint(poses), args.output)
     print(f"wrote {args.output}: {poses.num_frames} frames, {poses.num_people} identities")

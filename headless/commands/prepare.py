@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError, MissingModelError
@@ -22,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int, default=0, help="resize frames to this height (0: keep)")
     parser.add_argument("--frame-load-cap", type=int, default=0, help="at most this many frames per video (0: all)")
     parser.add_argument("--select-every-nth", type=int, default=1, help="keep every n-th frame")
+    parser.add_argument("--arcface", type=Path, help="ArcFace ONNX for identity vectors (default: "
+                        "<models-dir>/insightface/glintr100.onnx when present); clips without are listed in "
+                        "OUT_DIR/without_faces.txt")
     add_tracking_arguments(parser)
 
 
@@ -44,6 +48,31 @@ def _needs_model(videos: list[Path]) -> bool:
                for v in videos)
 
 
+def _arcface(args: argparse.Namespace):
+    """The ArcFace model to embed faces with, or None (then every clip is recorded as without faces)."""
+    from ...core.faces.arcface import ArcFace
+
+    path = args.arcface or (args.models_dir / "insightface" / "glintr100.onnx" if args.models_dir else None)
+    if args.arcface is not None and not args.arcface.is_file():
+        raise InputError("--arcface", f"'{args.arcface}' does not exist", "give an ArcFace .onnx file")
+    return ArcFace(path, "--arcface") if path is not None and path.is_file() else None
+
+
+def _identity_vectors(arcface, frames, poses, target: Path, out_dir: Path) -> None:
+    from ...training.face_vectors import faces_from_video, record_missing, write_faces
+    from ...training.prepare import fit_canvas
+
+    if arcface is None:
+        record_missing(out_dir, target.name, "no ArcFace model")
+        return
+    poses = fit_canvas(poses, frames.shape[2], frames.shape[1])
+    vectors, found = faces_from_video(arcface, frames, poses)
+    write_faces(target, vectors, found)
+    if not found.all():
+        missing = [t for t, f in zip(poses.track_ids, found) if not f]
+        record_missing(out_dir, target.name, f"no usable face for track(s) {missing}")
+
+
 def main(args: argparse.Namespace) -> int:
     from ...core.pose.extract import load_dwpose
     from ...core.video.reader import FrameSelection, load_frames
@@ -56,8 +85,9 @@ def main(args: argparse.Namespace) -> int:
                                    width=args.width, height=args.height)
         model = (load_dwpose(search_dirs(args.models_dir), args.device, DETECTOR.filename, ESTIMATOR.filename)
                  if _needs_model(videos) else None)
+        arcface = _arcface(args)
     except (InputError, MissingModelError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
     for video in videos:
@@ -69,8 +99,9 @@ def main(args: argparse.Namespace) -> int:
             loaded = load_frames(video, selection)
             poses = _poses_for(video, loaded, model, args)
             write_clip(clip_from_video(loaded.frames, poses, loaded.info["loaded_fps"], video.name), target)
+            _identity_vectors(arcface, loaded.frames, poses, target, args.out_dir)
         except InputError as exc:
-            print(f"error: {video.name}: {exc}")
+            print(f"error: {video.name}: {exc}", file=sys.stderr)
             failed += 1
             continue
         print(f"wrote {target}: {poses.num_frames} frames, {poses.num_people} identities")

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError
-from ...core.synth.benchmark import dataset_timing, generation_timings
 from ...core.synth.config import BACKGROUNDS, CHOREOGRAPHIES
 from ...core.synth.dataset import DEFAULT_MIX, MIXED, DatasetSpec, write_dataset
 
@@ -46,17 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _benchmark() -> int:
-    for timing in generation_timings():
-        print(timing.line())
-    print(dataset_timing().line())
-    return 0
+    from ...benchmarks.synthetic_world import main as benchmark
+
+    return benchmark()
 
 
 def main(args: argparse.Namespace) -> int:
     if args.benchmark:
         return _benchmark()
     if args.out is None:
-        print("error: --out is required (or use --benchmark)")
+        print("error: --out is required (or use --benchmark)", file=sys.stderr)
         return 2
     try:
         spec = DatasetSpec(scenes=args.scenes, seed=args.seed, frames=args.frames, width=args.width,
@@ -65,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
                            background=args.background, lookalike_probability=args.lookalike_prob, fps=args.fps)
         folders = write_dataset(args.out, spec, _printer(args.scenes))
     except InputError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {len(folders)} scenes ({len(folders) * args.frames} frames) to {args.out}")
     return 0

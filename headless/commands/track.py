@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ...core.errors import InputError
@@ -51,25 +52,25 @@ def _load_video(path: Path, frames: int):
 
 def main(args: argparse.Namespace) -> int:
     if args.benchmark:
-        from ...core.pose.track_benchmark import format_table, run_benchmark
+        from ...benchmarks.tracking import format_table, run_benchmark
 
         print(format_table(run_benchmark()))
         return 0
     if args.input is None or args.output is None:
-        print("error: give INPUT and OUTPUT (or --benchmark)")
+        print("error: give INPUT and OUTPUT (or --benchmark)", file=sys.stderr)
         return 2
     if args.output.exists() and not args.overwrite:
-        print(f"error: {args.output} exists; pass --overwrite to replace it")
+        print(f"error: {args.output} exists; pass --overwrite to replace it", file=sys.stderr)
         return 2
     try:
         canvas = (args.width, args.height) if args.width > 0 and args.height > 0 else None
         raw, frames = load_pose_json(args.input, canvas)
         pixels = _load_video(args.video, frames.num_frames) if args.video else None
         ids = assign_track_ids(frames, pixels, tracker_config(args))
+        save_json(with_track_ids(raw, frames, ids), args.output)
     except (InputError, ValueError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_json(with_track_ids(raw, frames, ids), args.output)
     print(f"wrote {args.output}: {_summary(frames, ids)}")
     return 0
 

@@ -35,14 +35,14 @@ def test_track_adds_ids_and_keeps_keypoints(tmp_path, capsys):
     last = {p["pose_keypoints_2d"][0]: p["track_id"] for p in out[-1]["people"]}
     assert first[30 - 8] == last[270 - 8] and first[270 - 8] == last[30 - 8]  # they crossed, ids followed
     assert main(["track", str(source), str(tmp_path / "out.json")]) == 2  # no silent overwrite
-    assert "exists" in capsys.readouterr().out
+    assert "exists" in capsys.readouterr().err
 
 
 def test_track_reports_bad_input(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"people": [{"pose_keypoints_2d": [1, 2]}], "canvas_width": 9, "canvas_height": 9}]))
     assert main(["track", str(bad), str(tmp_path / "o.json")]) == 2
-    assert "multiple of 3" in capsys.readouterr().out and not (tmp_path / "o.json").exists()
+    assert "multiple of 3" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
 
 
 def test_pose_extracts_and_tracks_a_frame_folder(tmp_path, capsys):
@@ -64,7 +64,8 @@ def test_pose_names_missing_models(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.chdir(tmp_path)
     assert main(["pose", str(tmp_path / "none.mp4"), str(tmp_path / "o.json"), "--models-dir", str(tmp_path)]) == 2
-    assert "dw-ll_ucoco_384.onnx" in capsys.readouterr().out
+    err = capsys.readouterr().err  # every missing file named at once, on stderr
+    assert "dw-ll_ucoco_384.onnx" in err and "yolox_l.onnx" in err
 
 
 @pytest.mark.slow

@@ -71,6 +71,30 @@ def test_identity_qa_flags_a_swap_in_the_overlay(headless_dirs, scene, character
     assert red_bar.tolist() == [False] * 4 + [True] * 4
 
 
+def _card(headless_dirs, out) -> np.ndarray:
+    import cv2
+
+    entry = out["ui"]["images"][0]
+    assert entry["type"] == "output" and entry["filename"].endswith(".png")
+    path = headless_dirs / "output" / entry["subfolder"] / entry["filename"]
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def test_identity_qa_shows_a_card_on_the_graph_with_the_broken_frame_and_red_rows(headless_dirs, scene,
+                                                                                    characters):
+    """The ui "images" entry is what the stock frontend shows on the node: the frame where identity broke, above a
+    table whose rows are red for the identities that swapped (green when they held)."""
+    held = _card(headless_dirs, ChoreoIdentityQA().run(_images(scene.frames), scene.poses, characters, window=4))
+    swapped_out = ChoreoIdentityQA().run(_swap_from(scene.frames, scene.masks_visible, 4), scene.poses, characters,
+                                         window=4)
+    swapped = _card(headless_dirs, swapped_out)
+    assert held.shape[1] == swapped.shape[1] == 480 and held.shape[0] > 480
+    table_red = lambda card: ((card[480:, :, 0] > 180) & (card[480:, :, 1] < 90)).sum()  # noqa: E731
+    assert table_red(held) == 0 and table_red(swapped) > 50
+    assert (swapped[0, :, 0] > 200).all() and (swapped[0, :, 1] < 40).all()  # the overlay's red bar: frame 4 on
+    assert swapped_out["ui"]["text"] == ["identity broke: 1 swap window(s)"]  # one mutual swap
+
+
 def test_identity_qa_refuses_poses_of_another_clip(headless_dirs, scene, characters):
     with pytest.raises(InputError, match="frames"):
         ChoreoIdentityQA().run(_images(scene.frames[:5]), scene.poses, characters)

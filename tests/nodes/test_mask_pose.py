@@ -83,7 +83,7 @@ def test_face_embeds_follow_character_order_and_missing_faces_are_zero(tmp_path,
     assert "glintr100.onnx" in node.INPUT_TYPES()["required"]["arcface_model"][0]
     faces, characters, summary = node.run(torch.from_numpy(image)[None], poses, chars, "glintr100.onnx")
     assert faces.track_ids == (11, 12) and faces.found == (False, True)
-    assert not faces.vectors[0].any() and np.linalg.norm(faces.vectors[1]) == pytest.approx(1.0, abs=1e-5)
+    assert not faces.vectors[0].any() and np.linalg.norm(faces.vectors[1]) > 1  # raw ArcFace output, not unit
     assert "no face" in summary and np.array_equal(characters.face_embeddings(), faces.vectors)
     none, _, _ = node.run(torch.from_numpy(image)[None], poses, chars, "none")
     assert none.found == (False, False) and not none.vectors.any()

@@ -114,6 +114,22 @@ def test_encoder_draws_the_reference_ieg_from_poses_and_characters(loaded):
                                             reference_poses=PoseSequence(kp, (0, 1), SIZE, SIZE),
                                             characters=characters)
     assert ieg.shape == (1, SIZE, SIZE, 3) and ieg.max() > 0
-    assert ieg[0, :, :8, 0].sum() > ieg[0, :, :8, 1].sum()  # reference 0 plays track 7 (slot 0, red)
+    from choreograph.core.render.palette import SLOT_RGB
+
+    hue = int(np.argmax(SLOT_RGB[0]))  # reference 0 plays track 7 (slot 0)
+    other = (hue + 1) % 3
+    assert ieg[0, :, :8, hue].sum() > ieg[0, :, :8, other].sum()
     with pytest.raises(InputError, match="reference_ieg"):
         ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3))
+
+
+def test_shift_windows_off_keeps_the_release_windows(loaded):
+    """Off: Moore's step-0 windows at every step (what the golden long-pipeline run needs); on: they move."""
+    model, _ = loaded
+    bank, _ = ChoreoReferenceNetEncode().run(model, torch.rand(1, SIZE, SIZE, 3), torch.rand(1, SIZE, SIZE, 3))
+    poses = torch.rand(5, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(2))
+    common = {"steps": 2, "cfg": 1.0, "seed": 3, "context_frames": 2, "context_overlap": 0}
+    fixed = ChoreoReferenceNetSampler().run(model, bank, poses, **common, shift_windows=False)[0]["samples"]
+    moving = ChoreoReferenceNetSampler().run(model, bank, poses, **common)[0]["samples"]
+    again = ChoreoReferenceNetSampler().run(model, bank, poses, **common, shift_windows=False)[0]["samples"]
+    assert torch.equal(fixed, again) and not torch.allclose(fixed, moving)

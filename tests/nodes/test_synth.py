@@ -46,4 +46,4 @@ def test_cli_writes_dataset_and_reports_bad_input(tmp_path, capsys):
                      "--height", "64", "--characters", "2-3", "--choreography", "dance+exit"]) == 0
     assert len(load_dataset(out)) == 2
     assert cli_main(["synth", "--out", str(tmp_path / "bad"), "--width", "100"]) == 2
-    assert "width" in capsys.readouterr().out
+    assert "width" in capsys.readouterr().err

@@ -14,8 +14,10 @@ def test_save_then_load_through_the_nodes(headless_dirs, bar_frames):
     saved = ChoreoSaveVideo().run(torch.from_numpy(bar_frames), 12.0, "dance/clip", "mp4 + png frames", 14)
     mp4 = headless_dirs / "output" / "dance" / "clip_00001.mp4"
     assert saved["result"] == (str(mp4),)
-    assert saved["ui"]["gifs"][0] == {"filename": "clip_00001.mp4", "subfolder": "dance", "type": "output",
-                                      "format": "video/h264-mp4", "frame_rate": 12.0}
+    # native SaveVideo's shape: the stock frontend previews it as a video
+    assert saved["ui"]["images"][0] == {"filename": "clip_00001.mp4", "subfolder": "dance", "type": "output",
+                                        "format": "video/h264-mp4", "frame_rate": 12.0}
+    assert saved["ui"]["animated"] == [True]
     assert len(list((headless_dirs / "output" / "dance" / "clip_00001").glob("*.png"))) == len(bar_frames)
 
     shutil.copy(mp4, headless_dirs / "input" / "clip.mp4")  # loaders read only the input folder

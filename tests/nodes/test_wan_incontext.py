@@ -126,7 +126,7 @@ def test_scail2_and_dreamactor_samplers_produce_frames(env, headless_dirs):
     ref_colour[:, 4:28, 10:22, 0::2] = 0.0
     scail, _ = _load("tiny_scail2.safetensors")
     (frames,) = ChoreoSCAIL2Sampler().run(scail, prompt, reference, driving, colour, ref_colour, "animation",
-                                          "midpoint", steps=2, cfg=3.0, solver="unipc", seed=5, segment_frames=5,
+                                          "native", steps=2, cfg=3.0, solver="unipc", seed=5, segment_frames=5,
                                           history_frames=1, extra_reference_images=reference,
                                           extra_reference_masks=ref_colour)
     assert frames.shape == (T, H, W, 3) and 0.0 <= float(frames.min()) and float(frames.max()) <= 1.0

@@ -42,3 +42,18 @@ def tiny_config(folder: Path, clip_root: Path, **sections) -> Path:
 def make_config(tmp_path, clip_root):
     return lambda **sections: tiny_config(tmp_path, clip_root, **sections)
 
+
+
+TRIPLETS = {"clips": 4, "characters": 2, "frames": 9, "width": 64, "height": 64, "choreography": "dance+swap",
+            "seed": 1, "pairs": True, "replacement_probability": 0.5}  # seed 1: three animation, one replacement
+
+
+@pytest.fixture(scope="session")
+def triplet_root(tmp_path_factory) -> Path:
+    """Reverse-driving triplet clips (both modes) from the synthetic world."""
+    from choreograph.training.config import SyntheticConfig
+    from choreograph.training.synthetic import write_synthetic
+
+    root = tmp_path_factory.mktemp("triplets")
+    write_synthetic(root, SyntheticConfig(**TRIPLETS))
+    return root

@@ -16,7 +16,9 @@ def _config(make_config, **train):
 def test_composite_batch_and_loss_falls(make_config):
     run = setup(_config(make_config))
     objective = run.network
-    clean, condition, mask = make_batch(run, step_generators(0, 0, 0)[0])
+    batch = make_batch(run, step_generators(0, 0, 0)[0])
+    clean, condition, mask, text = batch
+    assert text.shape == (1, 512, 16) and not text.any()  # no prompt file: the empty prompt
     assert clean.shape == condition.shape == (1, 16, 2, 4, 8)  # double width
     assert mask.shape == (1, 4, 2, 4, 8)
     assert bool((mask[:, :, 0, :, :4] == 1).all()) and bool((mask[:, :, 1:, :, :4] == 0).all())
@@ -24,7 +26,7 @@ def test_composite_batch_and_loss_falls(make_config):
     assert objective.transformer.config.in_channels == 36
     history = []
     for _ in range(6):
-        terms = losses(run, (clean, condition, mask), torch.Generator().manual_seed(4))
+        terms = losses(run, batch, torch.Generator().manual_seed(4))
         history.append(float(terms["loss"].detach()))
         optimise(run, terms)
     assert history[-1] < history[0]
@@ -32,10 +34,11 @@ def test_composite_batch_and_loss_falls(make_config):
 
 def test_loss_covers_the_left_half_after_frame_zero_only(make_config):
     run = setup(_config(make_config))
-    clean, condition, mask = make_batch(run, step_generators(0, 0, 0)[0])
+    batch = make_batch(run, step_generators(0, 0, 0)[0])
+    clean = batch[0]
     seen = {}
     run.network.transformer.register_forward_hook(lambda m, i, out: seen.update(prediction=out[0]))
-    loss = losses(run, (clean, condition, mask), torch.Generator().manual_seed(4))["loss"]
+    loss = losses(run, batch, torch.Generator().manual_seed(4))["loss"]
     generator = torch.Generator().manual_seed(4)  # the draws forward makes, in its order
     noise = torch.randn(clean.shape, generator=generator)
     error = (seen["prediction"].detach() - (noise - clean)) ** 2

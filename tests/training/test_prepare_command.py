@@ -45,8 +45,8 @@ def test_prepare_without_poses_or_models_says_what_is_missing(tmp_path, capsys, 
     _video_folder(tmp_path / "videos", "solo", make_scene(SCENE), with_poses=False)
     assert main(["prepare", str(tmp_path / "videos"), str(tmp_path / "clips"),
                  "--models-dir", str(tmp_path / "models")]) == 2
-    out = capsys.readouterr().out
-    assert "yolox_l.onnx" in out or "dw-ll_ucoco_384.onnx" in out
+    out = capsys.readouterr().err  # errors go to stderr, every missing file named at once
+    assert "yolox_l.onnx" in out and "dw-ll_ucoco_384.onnx" in out
     assert not (tmp_path / "clips").exists()
     assert main(["prepare", str(tmp_path / "empty"), str(tmp_path / "clips")]) == 2
-    assert "is not a folder" in capsys.readouterr().out
+    assert "is not a folder" in capsys.readouterr().err

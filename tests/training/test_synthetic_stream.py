@@ -1,6 +1,8 @@
 """On-the-fly synthetic training scenes (data.stream): a new cast every sample, exact resume, low-noise σ."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,11 +12,12 @@ from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.core.synth import make_scene
 from choreograph.training.checkpoints import latest_checkpoint
 from choreograph.training.config import StreamConfig, load_config
-from choreograph.training.scail2_batch import SampleOptions
+from choreograph.training.scail2_batch import SampleOptions, collate
 from choreograph.training.synthetic_stream import (
     FIRST_TRAINING_SEED,
     SyntheticStream,
     reference_image_pair,
+    reverse_driving_scenes,
     scene_config,
 )
 from choreograph.training.trainer import train
@@ -42,14 +45,29 @@ def test_a_reference_image_pair_with_beta_one_lands_after_the_swap():
     assert swapped and scene.swapped_frames[b:b + 5].any()
 
 
-def test_stream_batches_are_a_pure_function_of_the_generator():
+def _batch(stream: SyntheticStream, seed: int, size: int = 2):
+    rng = np.random.default_rng(seed)
+    return collate([stream.sample(rng) for _ in range(size)])
+
+
+def test_stream_samples_are_a_pure_function_of_the_generator():
     stream = SyntheticStream(STREAM, OPTIONS, PixelCodec())
-    a = stream.batch(np.random.default_rng(7), 2)
-    b = stream.batch(np.random.default_rng(7), 2)
-    c = stream.batch(np.random.default_rng(8), 2)
+    a, b, c = _batch(stream, 7), _batch(stream, 7), _batch(stream, 8)
     assert torch.equal(a.latent, b.latent) and torch.equal(a.context.reference, b.context.reference)
     assert not torch.equal(a.latent, c.latent)
     assert a.latent.shape[0] == 2 and a.gen_masks.shape[-2:] == (64, 64) and bool(a.swapped.all())
+
+
+def test_reverse_driving_skeletons_come_from_another_cast_doing_the_same_motion():
+    config = scene_config(STREAM, OPTIONS, np.random.default_rng(3))
+    target, driving = reverse_driving_scenes(config, STREAM)
+    assert target.characters[0].top != driving.characters[0].top  # other looks
+    assert not np.allclose(target.poses.keypoints, driving.poses.keypoints)  # other bodies
+    pelvis = [np.nanmean(s.poses.keypoints[:, :, 11:13, 0], axis=2) for s in (target, driving)]
+    assert np.abs(pelvis[0] - pelvis[1]).max() < 0.1 * config.width  # same paths
+    stream = SyntheticStream(dataclasses.replace(STREAM, reverse_driving_probability=1.0), OPTIONS, PixelCodec())
+    own = SyntheticStream(STREAM, OPTIONS, PixelCodec())
+    assert not torch.equal(_batch(stream, 7, 1).context.driving, _batch(own, 7, 1).context.driving)
 
 
 def test_a_stream_run_trains_without_clips_and_resumes_exactly(make_config, tmp_path):

@@ -131,3 +131,12 @@ def test_full_fine_tuning_continues_from_a_checkpoint(make_config, tmp_path):
     after = load_file(f"{second}/model/diffusion_pytorch_model.safetensors")
     assert set(after) == set(start)
     assert not torch.equal(after["proj_out.weight"], start["proj_out.weight"])
+
+
+def test_a_fresh_run_into_a_finished_run_is_refused_not_overwritten(make_config, capsys):
+    path = make_config(train={"steps": 1})
+    assert main([str(path)]) == 0
+    exported = Path(load_config(path).output_dir) / "model" / "diffusion_pytorch_model.safetensors"
+    before = exported.read_bytes()
+    assert main([str(path)]) == 2
+    assert "--resume" in capsys.readouterr().err and exported.read_bytes() == before

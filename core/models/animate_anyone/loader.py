@@ -67,11 +67,12 @@ def assemble(config: AnimateAnyoneConfig, reference_unet: nn.Module, denoising_u
 
 
 def load_animate_anyone(files: AnimateAnyoneFiles, dtype: torch.dtype = torch.float16,
-                        device: torch.device | str = "cpu") -> AnimateAnyoneModels:
-    """Load every network; the config comes from the denoising UNet file's metadata (default: SD1.5)."""
+                        device: torch.device | str = "cpu",
+                        config: AnimateAnyoneConfig | None = None) -> AnimateAnyoneModels:
+    """Load every network; sizes from ``config``, else the denoising UNet file's metadata, else SD1.5."""
     policy = DtypePolicy(compute=dtype, fp8_storage="upcast")
     unet_reader = _open(files.denoising_unet, "denoising_unet", "UNet")
-    config = config_from(unet_reader)
+    config = config or config_from(unet_reader)
     load = _Loader(config, policy, device)
     ref_pose_guider = (load.plain(files.ref_pose_guider, networks.build_pose_guider, "ref_pose_guider", "pose guider")
                        if files.ref_pose_guider else networks.build_pose_guider(config).to(device, dtype))

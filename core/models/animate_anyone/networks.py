@@ -90,6 +90,7 @@ def build_denoising_unet(config: AnimateAnyoneConfig) -> UNetMotionModel:
     for name, module in unet.named_modules():
         if name.rsplit(".", 1)[-1] == "norm" and ".motion_modules." in name:
             module.__class__ = PerFrameGroupNorm  # same parameters, per-frame statistics
+            module.num_groups = config.motion_norm_num_groups
     return unet
 
 

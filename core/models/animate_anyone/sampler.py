@@ -2,7 +2,11 @@
 
 * Reference: VAE latent of the reference image through the ReferenceNet at t = 0 with the CLIP image embedding as
   cross-attention context, the RefPoseGuider's reference-IEG features added after its ``conv_in``; the result is
-  the bank (``ReferenceBank``), computed once per clip.
+  the bank (``ReferenceBank``), computed once per clip. ``ReferenceOptions`` holds the two release details that
+  are choices: the CLIP input (``clip_input.py``) and Moore's fp16 rounding of the bank (``update(writer)`` casts
+  every entry to float16 even in a float32 run; the golden outputs include it).
+* Pose: the PoseGuider is per frame, so its features are computed once per clip and sliced per window (not per
+  step and CFG branch).
 * Each step: the PoseGuider's features of the window's IEG frames are added after the denoising UNet's ``conv_in``;
   the conditional branch reads the bank and the CLIP embedding, the unconditional branch gets a zero embedding and
   no reference attention (the pose stays in both). CFG, the DDIM solver, seeds and progress are the shared ones;
@@ -26,15 +30,34 @@ from ...sampling.context_windows import ContextSchedule, windowed_prediction
 from ...sampling.ddim import DdimSettings
 from ...sampling.loop import denoise, seeded_noise
 from . import img
+from .clip_input import CLIP_INPUT_MODES, CLIP_MEAN, CLIP_STD, clip_pixels  # noqa: F401  (re-exported)
 from .config import LATENT_CHANNELS, VAE_SCALE
 from .loader import AnimateAnyoneModels
 from .reference_attention import ReferenceBank
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 DECODE_CHUNK = 8
 DEFAULT_SETTINGS = DdimSettings()
 DEFAULT_SCHEDULE = ContextSchedule()
+
+
+@dataclass(frozen=True)
+class ReferenceOptions:
+    """Release details of the reference encoding; the defaults reproduce ``pipeline_pose2vid.py``.
+
+    ``clip_input``: ``"crop"`` (CLIPImageProcessor: short-edge resize + centre crop) or ``"squash"`` (whole image
+    to 224², as ``pipeline_pose2vid_long.py``). ``bank_fp16``: round the bank to float16 as Moore's reader does.
+    """
+
+    clip_input: str = "crop"
+    bank_fp16: bool = True
+
+    def __post_init__(self) -> None:
+        if self.clip_input not in CLIP_INPUT_MODES:
+            raise InputError("clip_input", f"{self.clip_input!r} is not a CLIP input mode",
+                             f"choose one of {CLIP_INPUT_MODES}")
+
+
+DEFAULT_REFERENCE = ReferenceOptions()
 
 
 @dataclass(frozen=True)
@@ -93,17 +116,6 @@ def size_multiple(models: AnimateAnyoneModels) -> int:
     return models.config.vae_downscale * 2 ** (len(models.config.block_out_channels) - 1)
 
 
-def clip_pixels(image: torch.Tensor, size: int) -> torch.Tensor:
-    """CLIP input as Moore's pipelines make it: the whole image squashed to ``size²`` (bicubic), CLIP mean/std.
-
-    (``ref_image.resize((224, 224))`` before ``CLIPImageProcessor``, whose resize and centre crop are then no-ops.)
-    """
-    resized = F.interpolate(image, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
-    mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
-    return (resized.clamp(0, 1) - mean) / std
-
-
 def vae_encode(models: AnimateAnyoneModels, pixels: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W)`` 0..1 → scaled latent means ``(N, 4, h, w)`` (Moore uses the posterior mean)."""
     x = (pixels * 2 - 1).to(models.device, models.dtype)
@@ -123,7 +135,8 @@ def vae_decode(models: AnimateAnyoneModels, latents: torch.Tensor, progress: Pro
 
 
 @torch.no_grad()
-def encode_reference(models: AnimateAnyoneModels, image: torch.Tensor, ieg: torch.Tensor | None) -> ReferenceEncoding:
+def encode_reference(models: AnimateAnyoneModels, image: torch.Tensor, ieg: torch.Tensor | None,
+                     options: ReferenceOptions = DEFAULT_REFERENCE) -> ReferenceEncoding:
     """Run the ReferenceNet once on the reference image (``(H, W, 3)``) with its identity skeleton ``ieg``."""
     if ieg is None:
         raise InputError("reference_ieg", "the reference identity skeleton (IEG) is missing",
@@ -135,13 +148,14 @@ def encode_reference(models: AnimateAnyoneModels, image: torch.Tensor, ieg: torc
         raise InputError("reference_ieg", f"size {tuple(skeleton.shape[-2:])} differs from the reference image "
                          f"{tuple(pixels.shape[-2:])}", "render the reference IEG at the reference image's size")
     latents = vae_encode(models, pixels)
-    embeds = models.image_encoder(clip_pixels(pixels.to(models.device), models.config.clip_image_size)
-                                  .to(models.dtype)).image_embeds.unsqueeze(1)
+    embeds = models.image_encoder(clip_pixels(pixels.to(models.device), models.config.clip_image_size,
+                                              options.clip_input).to(models.dtype)).image_embeds.unsqueeze(1)
     ref_pose = models.ref_pose_guider(skeleton.to(models.device, models.dtype))
     timestep = torch.zeros(1, device=models.device)
     with models.writer.record() as bank, added_after_conv_in(models.reference_unet, ref_pose):
         models.reference_unet(latents.to(models.dtype), timestep, encoder_hidden_states=embeds)
-    return ReferenceEncoding(ReferenceBank(dict(bank)), embeds, pixels.shape[-2], pixels.shape[-1])
+    features = {k: v.half() if options.bank_fp16 else v for k, v in bank.items()}
+    return ReferenceEncoding(ReferenceBank(features), embeds, pixels.shape[-2], pixels.shape[-1])
 
 
 class _EdgeWeightSum:
@@ -190,6 +204,23 @@ def check_diagnostic(diagnostic: MatchingDiagnostic, frames: int, size: tuple[in
                          "use the characters' reference masks at the reference image's size")
 
 
+def pose_features(models: AnimateAnyoneModels, pixels: torch.Tensor, chunk: int) -> torch.Tensor:
+    """PoseGuider features ``(T, C, h, w)`` of every IEG frame (``(T, 3, H, W)``), ``chunk`` frames per call."""
+    parts = [models.pose_guider(pixels[start: start + chunk].to(models.device, models.dtype))
+             for start in range(0, pixels.shape[0], chunk)]
+    return torch.cat(parts)
+
+
+def denoise_window(models: AnimateAnyoneModels, sample: torch.Tensor, timestep: torch.Tensor, context: torch.Tensor,
+                   pose: torch.Tensor, bank: ReferenceBank | None, capture: tuple[str, ...] = ()
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One denoising-UNet call: ``sample`` ``(B, 4, F, h, w)``, ``context`` ``(B·F, 1, D)``, ``pose`` ``(B·F, C,
+    h, w)`` added after ``conv_in``; reads ``bank`` (None: the unconditional branch, self-attention only)."""
+    with added_after_conv_in(models.denoising_unet, pose), models.reader.reading(bank, capture) as captured:
+        out = models.denoising_unet(sample.to(models.dtype), timestep, encoder_hidden_states=context).sample
+    return out.float(), captured
+
+
 @torch.no_grad()
 def sample_video(models: AnimateAnyoneModels, encoding: ReferenceEncoding, pose_video: torch.Tensor,
                  settings: DdimSettings = DEFAULT_SETTINGS, schedule: ContextSchedule = DEFAULT_SCHEDULE,
@@ -206,17 +237,16 @@ def sample_video(models: AnimateAnyoneModels, encoding: ReferenceEncoding, pose_
     embeds = encoding.image_embeds.to(models.device, models.dtype)
     steps = {float(t): i for i, t in enumerate(solver.timesteps)}
 
+    pose = pose_features(models, pixels, schedule.frames)
+
     def predict(sample: torch.Tensor, timestep: torch.Tensor, positive: bool) -> torch.Tensor:
         def window_prediction(window_sample: torch.Tensor, window: list[int]) -> torch.Tensor:
-            pose = models.pose_guider(pixels[window].to(models.device, models.dtype))
             capture = diagnostic.blocks if (weights is not None and positive) else ()
             context = (embeds if positive else torch.zeros_like(embeds)).repeat_interleave(len(window), 0)
-            with added_after_conv_in(models.denoising_unet, pose), \
-                    models.reader.reading(bank if positive else None, capture) as captured:
-                out = models.denoising_unet(window_sample.to(models.dtype), timestep[:1],
-                                            encoder_hidden_states=context).sample.float()
-                if capture:
-                    weights.add(models, bank, captured, window)  # type: ignore[union-attr]
+            out, captured = denoise_window(models, window_sample, timestep[:1], context, pose[window],
+                                           bank if positive else None, capture)
+            if capture:
+                weights.add(models, bank, captured, window)  # type: ignore[union-attr]
             return out
 
         return windowed_prediction(window_prediction, sample, steps[float(timestep[0])], schedule)

@@ -66,26 +66,44 @@ class MaskPoseVideo:
         return self.pose_maps.shape[1]
 
 
+def svd_resize(pixels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """SVD's CLIP resize (``_resize_with_antialiasing`` of its pipeline): a Gaussian blur with σ = (factor − 1)/2
+    per axis (reflect borders, odd kernel ≥ 3 wide), then bicubic with ``align_corners=True``."""
+    from kornia.filters import gaussian_blur2d
+
+    factors = (pixels.shape[-2] / size[0], pixels.shape[-1] / size[1])
+    sigmas = tuple(max((f - 1.0) / 2.0, 0.001) for f in factors)
+    kernel = tuple((k + 1 if k % 2 == 0 else k) for k in (int(max(4.0 * s, 3)) for s in sigmas))
+    blurred = gaussian_blur2d(pixels, kernel, sigmas, border_type="reflect")
+    return F.interpolate(blurred, size=size, mode="bicubic", align_corners=True)
+
+
 def clip_image_tokens(image_encoder: torch.nn.Module, reference: torch.Tensor) -> torch.Tensor:
     """``(1, 1, D)``: the CLIP image embedding of the reference at the encoder's input size.
 
-    SVD blurs then resizes bicubically before CLIP; torch's antialiased bicubic resize does the same job.
+    As StableAnimator's pipeline: the image in −1..1 through ``svd_resize``, back to 0..1 (no clamp), CLIP
+    mean/std (golden-tested).
     """
     size = image_encoder.config.image_size
     param = next(image_encoder.parameters())
-    pixels = reference.permute(2, 0, 1)[None].float()
-    pixels = F.interpolate(pixels, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
+    pixels = reference.permute(2, 0, 1)[None].float() * 2 - 1
+    pixels = (svd_resize(pixels, (size, size)) + 1) / 2
     mean, std = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), torch.tensor(CLIP_STD).view(1, 3, 1, 1)
-    pixels = ((pixels.clamp(0, 1) - mean) / std).to(param.device, param.dtype)
+    pixels = ((pixels - mean) / std).to(param.device, param.dtype)
     with torch.no_grad():
         return image_encoder(pixel_values=pixels).image_embeds.float().unsqueeze(1)
 
 
-def encode_reference(vae: torch.nn.Module, reference: torch.Tensor, noise_aug: float, seed: int) -> torch.Tensor:
-    """``(1, 4, h, w)``: the noise-augmented reference's latent mode, *not* scaled (SVD conditioning)."""
+def encode_reference(vae: torch.nn.Module, reference: torch.Tensor, noise_aug: float, seed: int,
+                     noise: torch.Tensor | None = None) -> torch.Tensor:
+    """``(1, 4, h, w)``: the noise-augmented reference's latent mode, *not* scaled (SVD conditioning).
+
+    ``noise``: the augmentation noise ``(1, 3, H, W)`` (default: drawn from ``seed + 1``).
+    """
     param = next(vae.parameters())
     pixels = reference.permute(2, 0, 1)[None].float() * 2 - 1
-    pixels = pixels + noise_aug * seeded_noise(tuple(pixels.shape), seed + 1)
+    noise = seeded_noise(tuple(pixels.shape), seed + 1) if noise is None else noise.float()
+    pixels = pixels + noise_aug * noise.to(pixels.device)
     with torch.no_grad():
         return vae.encode(pixels.to(param.device, param.dtype)).latent_dist.mode().float()
 

@@ -4,7 +4,10 @@ The spatial ``attn2`` layers see ``[CLIP image token ; identity tokens]``. The C
 layer's own ``to_k``/``to_v``; the identity tokens through ``id_to_k``/``id_to_v`` (initialised from them).
 The face result is then *moment-aligned* to the image result — its mean and standard deviation over tokens
 and channels are replaced by those of the image branch — so face tokens steer the content without changing
-the feature statistics the UNet was trained on. Temporal blocks keep standard attention.
+the feature statistics the UNet was trained on. The temporal blocks' cross-attention sees only the CLIP token:
+StableAnimator's ``transformer_temporal.py`` drops the identity tokens before building ``time_context``, unlike
+stock diffusers (golden-tested; passing them moved the conditional output by 0.5–1.0). Otherwise temporal blocks
+keep standard attention.
 
 The split point is "first ``context_tokens`` = CLIP, the rest = identities" rather than StableAnimator's fixed
 ``num_tokens = 4``: DanceTogether has N·K identity tokens, and N varies between clips (N = 0 skips the branch).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from diffusers.models.attention_processor import AttnProcessor2_0
 from torch import nn
 
 CLIP_TOKENS = 1  # SVD's image embedding is one token
@@ -69,6 +73,26 @@ class IdentityAttnProcessor(nn.Module):
         return out / attn.rescale_output_factor
 
 
+class ClipOnlyAttnProcessor(nn.Module):
+    """Standard attention over the first ``context_tokens`` context tokens only (the temporal blocks' ``attn2``)."""
+
+    def __init__(self, context_tokens: int = CLIP_TOKENS) -> None:
+        super().__init__()
+        self.context_tokens = context_tokens
+        self.base = AttnProcessor2_0()
+
+    def __call__(self, attn, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
+                 attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
+                 *args, **kwargs) -> torch.Tensor:
+        if encoder_hidden_states is not None:
+            encoder_hidden_states = encoder_hidden_states[:, :self.context_tokens]
+        return self.base(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+
+
+def is_temporal_cross_attention(processor_name: str) -> bool:
+    return processor_name.endswith("attn2.processor") and "temporal_transformer_blocks" in processor_name
+
+
 def is_identity_layer(processor_name: str) -> bool:
     """Spatial cross-attention layers (StableAnimator's rule: not temporal, ``attn2``)."""
     return (processor_name.endswith("attn2.processor") and "transformer_blocks" in processor_name
@@ -76,9 +100,13 @@ def is_identity_layer(processor_name: str) -> bool:
 
 
 def install_identity_processors(unet: nn.Module, init_from_to_kv: bool = True) -> None:
-    """Give every spatial ``attn2`` an ``IdentityAttnProcessor`` (``id_to_k/v`` copied from ``to_k/v``)."""
+    """Give every spatial ``attn2`` an ``IdentityAttnProcessor`` (``id_to_k/v`` copied from ``to_k/v``) and every
+    temporal ``attn2`` a ``ClipOnlyAttnProcessor``."""
     processors = {}
     for name, processor in unet.attn_processors.items():
+        if is_temporal_cross_attention(name):
+            processors[name] = ClipOnlyAttnProcessor()
+            continue
         if not is_identity_layer(name):
             processors[name] = processor
             continue

@@ -30,6 +30,9 @@ from .mask_pose import MaskPoseAdapter, MaskPoseConfig
 from .unet import SVD_XT_UNET_CONFIG, build_unet
 
 ID_KEY_MARK = ".processor.id_to_k."
+# What identifies a part's config.json when it names no class: (field, value).
+UNNAMED_CONFIG_MARK = {"CLIPVisionModelWithProjection": ("model_type", "clip_vision_model"),
+                       "AutoencoderKLTemporalDecoder": ("latent_channels", 4)}
 POSE_NET_PREFIXES = ("conv_layers.", "final_proj.", "scale")
 
 
@@ -163,6 +166,8 @@ def _diffusers_part(folder: str | Path, part: str, expected: str, input_name: st
     reader = open_weights(path, input_name)
     config = reader.config or {}
     found = config.get("_class_name") or (config.get("architectures") or [None])[0]
+    if found is None and config.get(UNNAMED_CONFIG_MARK[expected][0]) == UNNAMED_CONFIG_MARK[expected][1]:
+        found = expected  # a config saved without its class name (e.g. a bare transformers config)
     if found != expected:
         reader.close()
         what = f"holds a {found}" if found else "has no config.json next to its weights"

@@ -31,12 +31,15 @@ def test_alignment_puts_the_landmarks_on_the_template():
         assert patch.max() > 20  # the dot (255) landed within 2 px, blurred by bilinear scaling
 
 
-def test_embeddings_per_track_unit_length_and_zero_for_no_face(tmp_path):
+def test_embeddings_per_track_raw_and_zero_for_no_face(tmp_path):
+    """Raw network output (insightface ``embedding``, what StableAnimator feeds), not rescaled to unit length."""
     image, poses = scene()
     arcface = ArcFace(tiny_arcface(tmp_path / "glintr100.onnx"))
     faces = embed_faces(arcface, image, poses)
     assert faces.track_ids == (4, 7, 9) and faces.found == (True, True, False)
-    assert np.allclose(np.linalg.norm(faces.vectors[:2], axis=1), 1.0, atol=1e-5)
+    crops = np.stack([aligned_face(image, face_landmarks(poses.keypoints[0, p])) for p in (0, 1)])
+    raw = arcface.session.run(None, {arcface.input_name: ((crops - 127.5) / 127.5).transpose(0, 3, 1, 2)})[0]
+    np.testing.assert_allclose(faces.vectors[:2], raw, rtol=1e-6, atol=1e-6)
     assert not np.any(faces.vectors[2])
     assert not np.allclose(faces.vectors[0], faces.vectors[1])  # red face vs blue face
     assert faces.for_tracks([7, 4]).found == (True, True)

@@ -93,7 +93,7 @@ def _forward(model, ctx: Scail2Context, seed: int = 0) -> torch.Tensor:
 def test_sequence_order_spans_and_phasors(make_tiny_model):
     model = make_tiny_model(SCAIL2)
     ctx = _context(REPLACEMENT, extra=2)
-    tokens, (cos, _), span = model._sequence(torch.zeros(B, 16, F, H, W), ctx)
+    tokens, (cos, _), span = model.sequence(torch.zeros(B, 16, F, H, W), ctx)
     layout = token_layout((B, 16, F, H, W), extra_refs=2)
     assert tokens.shape[1] == sum(layout.values()) == cos.shape[1]
     assert span == (layout["extra_refs"] + layout["ref"], layout["extra_refs"] + layout["ref"] + layout["video"])
@@ -128,3 +128,78 @@ def test_bad_context_shapes_are_named(make_tiny_model):
     with pytest.raises(ValueError, match="together"):
         Scail2Context(**{**ctx.__dict__, "extra_references": torch.zeros(B, 16, 1, H, W)})
     assert math.isfinite(float(_forward(model, ctx).abs().sum()))
+
+
+def _text_and_clip(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(B, 16, F, H, W, generator=g), torch.randn(B, 24, 32, generator=g), torch.randn(
+        B, 4, 24, generator=g)
+
+
+def _run(model, video, ctx, text, clip=None):
+    with torch.no_grad():
+        return model(video, torch.tensor([500.0]), text, clip, context=ctx)
+
+
+def test_the_forward_is_the_composition_of_its_separable_steps(make_tiny_model):
+    """Conditioning-only steps (references, driving) can be computed once and reused across denoising steps."""
+    model = make_tiny_model(SCAIL2)
+    ctx = _context(REPLACEMENT, extra=1, history=1)
+    video, text, clip = _text_and_clip()
+    refs, driving = model.embed_references(ctx), model.embed_driving(ctx)
+    with torch.no_grad():
+        for seed in (1, 2):  # two "steps" reusing the same reference/driving embeddings
+            noisy = torch.randn(B, 16, F, H, W, generator=torch.Generator().manual_seed(seed))
+            group = model.embed_video(noisy, ctx)
+            phasors = model.phasors(ctx, noisy.shape, refs, group, driving)
+            split = model.denoise_tokens(refs, group, driving, phasors, torch.tensor([500.0]), text, clip,
+                                         ctx.compat, noisy.shape)
+            assert torch.equal(split, _run(model, noisy, ctx, text, clip))
+
+
+def test_native_absent_masks_add_nothing_while_zero_masks_add_the_bias(make_tiny_model):
+    model = make_tiny_model(SCAIL2)
+    video, text, clip = _text_and_clip()
+    base = {**_context().__dict__, "compat": "native"}
+    zeros = Scail2Context(**{**base, "reference_mask": torch.zeros_like(base["reference_mask"]),
+                             "driving_mask": torch.zeros_like(base["driving_mask"])})
+    absent = Scail2Context(**{**base, "reference_mask": None, "driving_mask": None})
+    assert not torch.allclose(_run(model, video, zeros, text, clip), _run(model, video, absent, text, clip))
+    with pytest.raises(ValueError, match="reference_mask, driving_mask missing"):
+        Scail2Context(**{**base, "compat": "official", "reference_mask": None, "driving_mask": None})
+
+
+def test_official_and_native_differ_only_where_the_conventions_do(make_tiny_model):
+    model = make_tiny_model(SCAIL2)
+    video, text, clip = _text_and_clip()
+    official = _context()
+    native = Scail2Context(**{**official.__dict__, "compat": "native"})
+    no_driving = {"driving": None, "driving_mask": None}
+    # with CLIP and without the driving group (whose RoPE differs: pooled vs mid-points) the two are one model
+    plain_native = Scail2Context(**{**native.__dict__, **no_driving})
+    plain_official_out = model.denoise_tokens(model.embed_references(official), model.embed_video(video, official),
+                                              None, model.phasors(official, video.shape,
+                                                                  model.embed_references(official),
+                                                                  model.embed_video(video, official), None),
+                                              torch.tensor([500.0]), text, clip, "official", video.shape)
+    assert torch.allclose(_run(model, video, plain_native, text, clip), plain_official_out, atol=1e-5)
+    assert not torch.allclose(_run(model, video, official, text, clip), _run(model, video, native, text, clip),
+                              atol=1e-4)  # the pooled driving RoPE (official) is a deliberate difference
+    # without CLIP: official skips the image branch, native lets it read the text
+    assert not torch.allclose(_run(model, video, official, text), _run(model, video, native, text), atol=1e-4)
+
+
+def test_native_pads_odd_latents_circularly_and_official_refuses_them(make_tiny_model):
+    model = make_tiny_model(SCAIL2)
+    g = torch.Generator().manual_seed(3)
+    h, w = 7, 9
+    ctx = Scail2Context(reference=torch.randn(B, 16, 1, h, w, generator=g), reference_mask=None,
+                        driving=torch.randn(B, 16, F, 4, 5, generator=g), driving_mask=None, compat="native")
+    video = torch.randn(B, 16, F, h, w, generator=g)
+    out = _run(model, video, ctx, torch.randn(B, 5, 32, generator=g))
+    assert out.shape == video.shape and torch.isfinite(out).all()
+    positions = model.token_positions(ctx, video.shape)
+    assert positions.shape == (1 * 4 * 5 + F * 4 * 5 + F * 2 * 3, 3)
+    assert float(positions[-1, 2]) > 120  # the driving group sits 120 columns to the right
+    with pytest.raises(ValueError, match="not even"):
+        Scail2Context(**{**_context().__dict__}).check(torch.Size((B, 16, F, h, w)))

@@ -8,7 +8,7 @@ import pytest
 from choreograph.core.errors import InputError
 from choreograph.core.pose.detections import PoseFrames
 from choreograph.core.pose.pose_keypoint import load_pose_json, with_track_ids
-from choreograph.core.pose.track_benchmark import identity_metrics, left_to_right_ids, shuffled_detections
+from choreograph.benchmarks.tracking import identity_metrics, left_to_right_ids, shuffled_detections
 from choreograph.core.pose.tracking import TrackerConfig, assign_track_ids, track_poses
 from choreograph.core.synth import SceneConfig, make_scene
 

@@ -36,3 +36,22 @@ def test_full_sampler_on_tiny_networks(tiny_i2v, tiny_codec):
     with pytest.raises(InputError, match="multiples of 16"):
         generate_dreamactor(tiny_i2v, tiny_codec, torch.rand(20, 32, 3), torch.rand(5, 20, 32, 3), prompt,
                             FlowSettings(steps=1))
+
+
+@pytest.mark.parametrize("image", [True, False])
+def test_native_mode_reads_the_text_as_given_and_official_pads_it(tiny_i2v, tiny_codec, image):
+    """Native ComfyUI feeds the prompt unpadded (a short prompt differs from its 512-padded form); the official
+    Wan layout pads, so both forms give the same video. Without CLIP the native image branch reads the text."""
+    g = torch.Generator().manual_seed(1)
+    short = torch.randn(1, 6, 32, generator=g)
+    padded = torch.cat([short, torch.zeros(1, 506, 32)], dim=1)
+    clip = torch.randn(1, 4, 24, generator=g) if image else None
+    reference, driving = torch.rand(16, 32, 3, generator=g), torch.rand(5, 16, 32, 3, generator=g)
+
+    def run(text: torch.Tensor, compat: str) -> torch.Tensor:
+        return generate_dreamactor(tiny_i2v, tiny_codec, reference, driving, WanPrompt(text, text, clip),
+                                   FlowSettings(steps=1, solver="euler", seed=2), lead_in=0, segment=5, history=1,
+                                   compat=compat)
+
+    assert torch.equal(run(short, "official"), run(padded, "official"))
+    assert not torch.allclose(run(short, "native"), run(padded, "native"), atol=1e-6)

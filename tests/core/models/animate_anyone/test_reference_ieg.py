@@ -8,6 +8,7 @@ from choreograph.core.conditioning.identity import IdentityMap
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone.reference_ieg import render_reference_ieg
 from choreograph.core.pose.sequence import PoseSequence
+from choreograph.core.render.palette import SLOT_NAMES
 
 SIZE = 64
 
@@ -35,10 +36,11 @@ def _dominant_channel(image: np.ndarray, columns: slice) -> int:
 
 def test_each_reference_person_takes_its_characters_hue():
     poses = PoseSequence(np.stack([_pose(16), _pose(48), _pose(40)])[None], (0, 1, 2), SIZE, SIZE)
-    ieg = render_reference_ieg(poses, _characters((0, 2)), SIZE, SIZE)  # red, blue
+    red, blue = SLOT_NAMES.index("red"), SLOT_NAMES.index("blue")
+    ieg = render_reference_ieg(poses, _characters((red, blue)), SIZE, SIZE)
     assert ieg.shape == (SIZE, SIZE, 3) and ieg.dtype == np.float32 and ieg.max() <= 1.0
     assert _dominant_channel(ieg, slice(0, 28)) == 0 and _dominant_channel(ieg, slice(52, 64)) == 2
-    swapped = render_reference_ieg(poses, _characters((2, 0)), SIZE, SIZE)
+    swapped = render_reference_ieg(poses, _characters((blue, red)), SIZE, SIZE)
     assert _dominant_channel(swapped, slice(0, 28)) == 2
 
 

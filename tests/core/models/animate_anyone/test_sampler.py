@@ -92,18 +92,50 @@ def test_bad_input_is_named(models, encoding, poses):
                      diagnostic=MatchingDiagnostic(torch.zeros(2, 1, 16, 16), torch.zeros(1, 16, 16), ()))
 
 
-def test_clip_input_is_the_squashed_whole_image():
-    from choreograph.core.models.animate_anyone.sampler import CLIP_MEAN, CLIP_STD, clip_pixels
+def test_clip_input_crops_like_clip_image_processor_or_squashes_like_the_long_pipeline():
+    """Moore's pipeline_pose2vid crops a wide reference's ends away; pipeline_pose2vid_long squashes it whole."""
+    from choreograph.core.models.animate_anyone.clip_input import CLIP_MEAN, CLIP_STD, clip_pixels
 
-    grey = torch.full((1, 3, 20, 40), 0.5)
-    out = clip_pixels(grey, 8)
-    assert out.shape == (1, 3, 8, 8)
-    torch.testing.assert_close(out[0, :, 0, 0], (0.5 - torch.tensor(CLIP_MEAN)) / torch.tensor(CLIP_STD))
+    wide = torch.zeros(1, 3, 20, 40)
+    wide[..., :5] = 1.0  # a bright stripe at the left end
+    black = (0 - torch.tensor(CLIP_MEAN)) / torch.tensor(CLIP_STD)
+    cropped, squashed = clip_pixels(wide, 8, "crop"), clip_pixels(wide, 8, "squash")
+    assert cropped.shape == squashed.shape == (1, 3, 8, 8)
+    torch.testing.assert_close(cropped[0], black.view(3, 1, 1).expand(3, 8, 8))  # the stripe is cropped off
+    assert (squashed[0, :, :, 0] > black.view(3, 1) + 1).all()  # ... but kept when squashing
+    with pytest.raises(ValueError, match="clip input mode"):
+        clip_pixels(wide, 8, "stretch")
 
 
 @pytest.mark.slow
 def test_peak_memory_stays_flat_as_the_clip_grows():
-    from choreograph.core.models.animate_anyone.benchmark import MemoryBench, long_video_memory
+    from choreograph.benchmarks.referencenet_sampler import MemoryBench, long_video_memory
 
     result = long_video_memory(MemoryBench(height=64, width=64, context_frames=8), short=8, long=32)
     assert result["ratio"] < 1.1, result
+
+
+def test_pose_guider_runs_once_per_clip_and_gives_the_per_window_result(models, encoding, monkeypatch):
+    """Issue 19: the PoseGuider is per frame, so running it once per clip (not per window, step and CFG branch)
+    must not change a single bit of the result."""
+    from choreograph.core.models.animate_anyone import sampler
+
+    poses = torch.rand(5, 16, 16, 3, generator=torch.Generator().manual_seed(3))
+    settings, schedule = DdimSettings(steps=3, guidance=2.5, seed=1), ContextSchedule(frames=3, overlap=1)
+    calls = []
+    hook = models.pose_guider.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    try:
+        cached = sample_video(models, encoding, poses, settings, schedule).latents
+    finally:
+        hook.remove()
+    assert sum(calls) == 5  # every frame exactly once
+
+    class PerWindow:  # the former behaviour: the guider on the window's frames at every call
+        def __init__(self, models, pixels, _chunk):
+            self.models, self.pixels = models, pixels
+
+        def __getitem__(self, window):
+            return self.models.pose_guider(self.pixels[window])
+
+    monkeypatch.setattr(sampler, "pose_features", PerWindow)
+    assert torch.equal(sample_video(models, encoding, poses, settings, schedule).latents, cached)

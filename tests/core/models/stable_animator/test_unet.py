@@ -85,3 +85,21 @@ def test_plain_svd_unet_file_gets_identity_layers_initialised(tmp_path, tiny):
     unet = load_unet(tmp_path / "svd_unet", DtypePolicy(torch.float32))
     attn = spatial_attn2(unet)
     assert torch.equal(attn.processor.id_to_k.weight, attn.to_k.weight)
+
+
+def test_temporal_cross_attention_sees_only_the_clip_token(unet):
+    """StableAnimator's transformer_temporal.py drops the face tokens before the temporal blocks' attn2."""
+    from choreograph.core.models.stable_animator.id_attention import ClipOnlyAttnProcessor
+
+    temporal = {n: p for n, p in unet.attn_processors.items()
+                if "temporal_transformer_blocks" in n and n.endswith("attn2.processor")}
+    assert temporal and all(isinstance(p, ClipOnlyAttnProcessor) for p in temporal.values())
+    attn = unet.down_blocks[0].attentions[0].temporal_transformer_blocks[0].attn2
+    g = torch.Generator().manual_seed(4)
+    hidden = torch.randn(2, FRAMES, attn.to_q.in_features, generator=g)
+    clip = torch.randn(2, 1, attn.to_k.in_features, generator=g)
+    faces = torch.randn(2, 8, attn.to_k.in_features, generator=g)
+    with torch.no_grad():
+        ours = attn.processor(attn, hidden, torch.cat([clip, faces], dim=1))
+        plain = AttnProcessor2_0()(attn, hidden, clip)
+    torch.testing.assert_close(ours, plain)

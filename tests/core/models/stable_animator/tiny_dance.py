@@ -11,22 +11,16 @@ import torch
 from safetensors.torch import save_file
 
 from choreograph.core.models.stable_animator.face_encoder import FaceEncoderConfig, FaceIdEncoder
+from choreograph.core.models.stable_animator.fresh import TINY_CLIP, TINY_FACE, TINY_UNET, TINY_VAE
 from choreograph.core.models.stable_animator.mask_pose import MaskPoseAdapter, MaskPoseConfig
 from choreograph.core.models.stable_animator.pose_net import PoseNet
 from choreograph.core.models.stable_animator.unet import build_unet
 
-UNET_CONFIG = {
-    "block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"],
-    "up_block_types": ["UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"], "num_attention_heads": [2, 4],
-    "cross_attention_dim": 64, "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 24,
-    "layers_per_block": 1, "in_channels": 8, "out_channels": 4, "num_frames": 16,
-}
-FACE_CONFIG = FaceEncoderConfig(width=64, clip_dim=64, tokens=4, depth=1, ff_mult=2)
+UNET_CONFIG = TINY_UNET
+FACE_CONFIG = FaceEncoderConfig(width=64, clip_dim=64, **TINY_FACE)
 ADAPTER_CONFIG = MaskPoseConfig(channels=32, people=2)
-VAE_CONFIG = {"block_out_channels": [32, 32, 32, 32], "down_block_types": ["DownEncoderBlock2D"] * 4,
-              "layers_per_block": 1, "latent_channels": 4}
-CLIP_CONFIG = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-               "image_size": 32, "patch_size": 16, "projection_dim": 64}
+VAE_CONFIG = TINY_VAE
+CLIP_CONFIG = {**TINY_CLIP, "projection_dim": 64}
 
 
 def jitter(module: torch.nn.Module, seed: int, std: float = 0.05) -> torch.nn.Module:
