@@ -42,12 +42,12 @@ def empty_prompt(model: Scail2Transformer) -> WanPrompt:
 class ChoreoDemoModelLoader:
     DESCRIPTION = ("Load Choreograph's own small SCAIL-2 demo model (shipped in the pack, trained on synthetic "
                    "scenes with swaps, occlusions and lookalikes; see demo/README.md), with its weight-free pixel "
-                   "codec and empty prompt, for the SCAIL-2 sampler. Runs on a CPU in seconds; 64x64 frames.")
+                   "codec and empty prompt, for the SCAIL-2 sampler. Runs on a CPU in seconds; 128x128 frames.")
     CATEGORY = "Choreograph/wan"
     FUNCTION = "run"
     RETURN_TYPES = (WAN_MODELS, WAN_PROMPT, "STRING")
     RETURN_NAMES = ("wan_models", "prompt", "summary")
-    OUTPUT_TOOLTIPS = ("Transformer + pixel codec for the SCAIL-2 sampler (64x64, 9-frame segments).",
+    OUTPUT_TOOLTIPS = ("Transformer + pixel codec for the SCAIL-2 sampler (128x128, 9-frame segments).",
                        "The empty prompt the demo model was trained with.",
                        "Sizes of the loaded model.")
 

@@ -26,7 +26,7 @@ NOTE_WIDTH, NOTE_HEIGHT, NOTE_GAP = 420, 220, 20
 NOTES: dict[str, tuple[str, ...]] = {
     "main_demo": (
         ("Choreograph demo (runs on a CPU, no downloads): two synthetic characters swap places and each must keep "
-         "its own look.\n\nReference image + driving choreography: the Synthetic Scene node (64x64, 49 frames, "
+         "its own look.\n\nReference image + driving choreography: the Synthetic Scene node (128x128, 49 frames, "
          "'dance+swap'); change its seed for another held-out scene.\nTracked poses: the scene's poses are turned "
          "into untracked POSE_KEYPOINT and tracked again, as a DWPose result would be."),
         ("Guidance: the identity map gives every tracked person a binding slot (colour); skeletons (IEG palette), "
@@ -34,7 +34,7 @@ NOTES: dict[str, tuple[str, ...]] = {
          "SCAIL-2 colour masks are what bind each reference character to its driving person."),
         ("Sampler: 'Demo Model Loader' loads the small SCAIL-2 shipped in the pack (demo/, trained by "
          "'python -m choreograph.training training/configs/demo_scail2.yaml'). Keep segment_frames 9 and "
-         "history_frames 5 (what it was trained for), cfg 1 (it has no prompt), 64x64 frames."),
+         "history_frames 5 (what it was trained for), cfg 1 (it has no prompt), 128x128 frames."),
         ("Outputs: the generated mp4, and the identity QA report (per-window held/swapped verdicts and IC "
          "accuracy: how often each generated person looks like its own reference character) with an overlay "
          "video. Headless: python -m choreograph demo"),

@@ -11,18 +11,37 @@ from choreograph.headless.commands.demo import PACK_ROOT, WORKFLOW, demo_prompt,
 from choreograph.nodes.demo import DEMO_FOLDER, ChoreoDemoModelLoader
 from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.training.config import load_config
+from choreograph.training.trainer import resume_step, setup
+from safetensors.torch import load_file
 
 CONFIGS = PACK_ROOT / "training" / "configs"
 MAX_SHIPPED_BYTES = 20 * 2**20
 
 
+def _model_files() -> list:
+    return [p for p in DEMO_FOLDER.rglob("diffusion_pytorch_model.safetensors")]
+
+
 def test_the_shipped_model_is_small_and_loads_as_scail2_with_the_pixel_codec():
-    files = [p for p in DEMO_FOLDER.rglob("*.safetensors")]
-    assert files and sum(p.stat().st_size for p in files) < MAX_SHIPPED_BYTES
+    files = _model_files()
+    assert len(files) == 2 and sum(p.stat().st_size for p in files) < MAX_SHIPPED_BYTES  # model + ablation
     models, prompt, summary = ChoreoDemoModelLoader().run()
     assert models.variant == SCAIL2 and isinstance(models.codec, PixelCodec)
     assert prompt.text(True, "cpu", torch.float32).shape == (1, 512, models.transformer.model.config.text_dim)
     assert "demo scail2" in summary and not models.transformer.model.training
+
+
+def test_the_shipped_resume_state_continues_the_shipped_model_exactly():
+    """demo/resume/<config>/step_N is the IMG run's checkpoint: resuming it gives exactly the shipped weights."""
+    (folder,) = [p for p in (DEMO_FOLDER / "resume").iterdir() if p.is_dir()]
+    (checkpoint,) = list(folder.glob("step_*"))
+    assert sum(p.stat().st_size for p in checkpoint.iterdir()) < MAX_SHIPPED_BYTES
+    run = setup(load_config(CONFIGS / f"{folder.name}.yaml"))
+    assert resume_step(run, str(checkpoint)) == int(checkpoint.name.split("_")[1])
+    state = run.network.transformer.state_dict()
+    shipped = load_file(str(DEMO_FOLDER / "diffusion_pytorch_model.safetensors"))
+    assert shipped.keys() == state.keys() and all(torch.equal(state[k], shipped[k]) for k in shipped)
+    run.network.close()
 
 
 def test_a_folder_without_a_model_is_refused_with_the_input_named(tmp_path):
@@ -71,6 +90,8 @@ def test_the_demo_workflow_runs_end_to_end_and_reports_ic_accuracy(tmp_path):
     assert result.overlay is not None and result.overlay.is_file()
     assert 0.0 <= result.ic_accuracy <= 1.0 and result.report["frames"] == 9
     assert set(result.report["identities"]) and "swaps" in result.report
+    assert result.comparison is not None and result.comparison.is_file()  # reference | skeletons | generated | truth
+    assert 0 < result.psnr_db < 100 and -1 <= result.ssim <= 1 and result.cpu_seconds > 0
 
 
 @pytest.mark.slow

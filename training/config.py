@@ -71,9 +71,30 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """Synthetic scenes generated on the fly, a new cast for every sample (``training/synthetic_stream.py``).
+
+    No clips are read: each sample renders a fresh ``scene_frames``-frame scene at ``data.width × data.height``
+    with one of ``choreographies``, a textured background with ``textured_probability`` (else plain), a lookalike
+    pair with ``lookalike_probability``, a speed in ``speed``; the reference is the scene's neutral reference
+    image with ``scene_reference_probability``, else a frame of the clip. Curriculum = stage configs."""
+
+    characters: int = 2
+    scene_frames: int = 32
+    fps: float = 16.0
+    choreographies: tuple[str, ...] = ("dance+swap",)
+    textured_probability: float = 0.0
+    lookalike_probability: float = 0.0
+    speed: tuple[float, ...] = (0.8, 1.25)
+    scene_reference_probability: float = 0.5
+    reverse_driving_probability: float = 0.0  # skeleton of another cast with other bodies (core.synth.pairs)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     root: str = "clips"
     synthetic: SyntheticConfig | None = None
+    stream: StreamConfig | None = None  # scail2: on-the-fly scenes instead of clips in root
     frames: int = 5  # per sample, 4k+1
     width: int = 64
     height: int = 64
@@ -122,6 +143,8 @@ class LoraConfig:
 @dataclass(frozen=True)
 class FlowLossConfig:
     history_probability: float = 0.5  # chance of 2 clean history frames (SPEC §3.4)
+    low_noise_probability: float = 0.0  # chance σ is drawn uniformly from (0, low_noise_max) instead (tiny latents)
+    low_noise_max: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -277,7 +300,30 @@ def validate(config: Config) -> Config:
                      d.rgb_driving_probability, d.driving_crop_probability)
     if not all(0 <= p <= 1 for p in probabilities):
         raise InputError("config", "a probability in data is outside 0..1", "use values between 0 and 1")
+    if d.stream is not None:
+        _check_stream(d.stream, m.backbone, t.method)
+    flow = config.losses.flow
+    if not 0 <= flow.low_noise_probability <= 1 or not 0 < flow.low_noise_max <= 1:
+        raise InputError("config", "losses.flow.low_noise_probability / low_noise_max are outside 0..1",
+                         "use a probability in 0..1 and a σ bound in (0, 1]")
     return config
+
+
+def _check_stream(stream: StreamConfig, backbone: str, method: str) -> None:
+    """On-the-fly scenes: only SCAIL-2 full / LoRA training reads them; they must be able to make scenes."""
+    if backbone != "scail2" or method == "dpo":
+        raise InputError("config", f"data.stream is set for backbone '{backbone}' with method '{method}'",
+                         "use data.stream with model.backbone: scail2 (full or lora), or write clips with "
+                         "data.synthetic")
+    probabilities = (stream.textured_probability, stream.lookalike_probability, stream.scene_reference_probability,
+                     stream.reverse_driving_probability)
+    if not all(0 <= p <= 1 for p in probabilities):
+        raise InputError("config", "a probability in data.stream is outside 0..1", "use values between 0 and 1")
+    if len(stream.speed) != 2 or not 0 < stream.speed[0] <= stream.speed[1]:
+        raise InputError("config", f"data.stream.speed is {list(stream.speed)}",
+                         "give [low, high] with 0 < low <= high")
+    if not stream.choreographies:
+        raise InputError("config", "data.stream.choreographies is empty", "list at least one, e.g. [dance+swap]")
 
 
 def _resolve(path: str | None, base: Path) -> str | None:

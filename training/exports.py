@@ -48,3 +48,18 @@ def export_final(model: nn.Module, config: Config, out: Path) -> list[Path]:
         comfy = {diffusers_to_original(k): v.float() for k, v in state.items()}
         written.append(save_safetensors(comfy, out / "model_comfyui.safetensors", {"format": "pt"}))
     return written
+
+
+def export_checkpoint(config: Config, checkpoint: str | Path, out: str | Path) -> Path:
+    """A model folder from a full-training checkpoint of ``config`` (a run stopped before ``train.steps``, or a
+    point on its training curve)."""
+    from safetensors.torch import load_file
+
+    from .model import build_model
+
+    model = build_model(config.model, config.seed)
+    prefix = "transformer."
+    weights = load_file(str(Path(checkpoint) / "trainable.safetensors"))
+    state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+    model.load_state_dict(state)
+    return save_model_folder(model, model.state_dict(), Path(out))

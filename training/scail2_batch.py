@@ -145,7 +145,17 @@ def pair_sample(clip: Clip, codec: VideoCodec, options: SampleOptions, rng: np.r
         driving = clip.driving_window(frames)
     rgb = driving is not None and (mode == REPLACEMENT or rng.random() < options.rgb_driving_probability)
     source = target if driving is None else resize_window(driving, options.width, options.height)
-    people = len(clip.meta.ids)
+    return window_sample(target, reference, codec, options, rng, swapped, source, mode, rgb)
+
+
+def window_sample(target: ClipWindow, reference: ClipWindow, codec: VideoCodec, options: SampleOptions,
+                  rng: np.random.Generator, swapped: bool, source: ClipWindow | None = None,
+                  mode: str = ANIMATION, rgb: bool = False) -> Scail2Sample:
+    """The sample of a target window and a one-frame reference at the training size, driven by ``source``
+    (the target itself by default; a driving video of other characters doing its motion in a reverse-driving
+    triplet): its RGB frames when ``rgb``, else the IEG skeleton of its poses. Slots and augmentation from ``rng``."""
+    source = target if source is None else source
+    people = target.masks.shape[1]
     slots = identity_slots(rng, people, options.permute_slots)
     if rgb:
         if mode == ANIMATION and rng.random() < options.driving_crop_probability:

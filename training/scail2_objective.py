@@ -25,6 +25,7 @@ from .lora import add_lora
 from .model import build_model, empty_prompt
 from .prompts import TrainingPrompt
 from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate, pick_clips, pick_mode
+from .synthetic_stream import SyntheticStream
 from .wan_img import WanMatchingProbe, default_blocks
 
 WAN_TIMESTEP_SCALE = 1000.0  # Wan's network takes t = σ·1000
@@ -55,13 +56,21 @@ class Scail2Objective(nn.Module):
         self.options = sample_options(config)
         arch = self.transformer.config
         self.prompt = TrainingPrompt(config, arch.text_dim, arch.image_dim, device)
+        stream = config.data.stream
+        self.stream = None if stream is None else SyntheticStream(stream, self.options, self.codec)
 
-    def conditioned(self, sample: Scail2Sample, rng: np.random.Generator, clip: Clip) -> Scail2Sample:
-        """``sample`` with its text and CLIP tokens (as the sampler passes them at inference)."""
+    def conditioned(self, sample: Scail2Sample, rng: np.random.Generator, clip: Clip | None) -> Scail2Sample:
+        """``sample`` with its text and CLIP tokens (as the sampler passes them at inference); on-the-fly scenes
+        (no clip) have no per-clip prompt."""
         image = self.prompt.image(sample.reference_pixels)
-        return dataclasses.replace(sample, text=self.prompt.text(rng, clip.meta.path), image=image)
+        return dataclasses.replace(sample, text=self.prompt.text(rng, None if clip is None else clip.meta.path),
+                                   image=image)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> Scail2Sample:
+        if self.stream is not None:
+            with torch.no_grad():
+                return collate([self.conditioned(self.stream.sample(rng), rng, None)
+                                for _ in range(self.config.train.batch_size)])
         mode = pick_mode(rng, clips, self.options.replacement_probability)
         picks = pick_clips(rng, clips, mode, self.config.train.batch_size)
         with torch.no_grad():
@@ -83,7 +92,9 @@ class Scail2Objective(nn.Module):
         x0 = batch.latent
         b, _, f, h, w = x0.shape
         noise = torch.randn(x0.shape, generator=generator).to(device)
-        sigma = fm.sample_sigma(b, h * w // 4, generator).to(device)
+        flow = self.config.losses.flow
+        sigma = fm.sample_sigma(b, h * w // 4, generator)
+        sigma = fm.with_low_noise(sigma, generator, flow.low_noise_probability, flow.low_noise_max).to(device)
         history = fm.history_frame_count(generator, True, f, self.config.losses.flow.history_probability)
         x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
         context = dataclasses.replace(batch.context, history_frames=history)

@@ -33,6 +33,20 @@ def sample_sigma(batch: int, tokens_per_frame: int, generator: torch.Generator |
     return shift_sigma(sigma.clamp(1e-5, 1 - 1e-5), tokens_per_frame)
 
 
+def with_low_noise(sigma: torch.Tensor, generator: torch.Generator | None, probability: float,
+                   high: float = 0.3) -> torch.Tensor:
+    """``sigma`` with each entry replaced, with ``probability``, by ``U(0, high)``.
+
+    Why: for tiny latents (a few dozen tokens per frame) the shifted logit-normal almost never trains σ < 0.3,
+    so a sampler's last steps leave noise the network never learnt to remove. ``probability`` 0 draws nothing
+    (earlier runs stay bit-identical)."""
+    if probability <= 0:
+        return sigma
+    pick = torch.rand(sigma.shape, generator=generator) < probability
+    low = torch.rand(sigma.shape, generator=generator) * high
+    return torch.where(pick, low.clamp_min(1e-3), sigma)
+
+
 def noisy_latent(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """``x_t = (1−σ) x0 + σ ε`` with σ ``(B,)`` broadcast over ``(B, C, F, h, w)``."""
     s = sigma.to(x0.dtype).reshape(-1, *([1] * (x0.ndim - 1)))

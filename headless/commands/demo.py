@@ -4,6 +4,8 @@ Runs ``workflows/main_demo.json`` — a synthetic two-character swap (reference 
 re-tracked poses → identity map, IEG skeletons, binding-slot colour masks, character slots → the shipped SCAIL-2
 demo model (``demo/``) → mp4 + identity QA report — and prints where the video is and its measured IC accuracy
 (``core.metrics.identity``: how often each generated person looks like the reference character it should be).
+It also writes a side-by-side video (reference | identity skeletons | generated | ground-truth render, each
+identity outlined in its binding colour) and reports PSNR / SSIM of the generated frames against the render.
 """
 from __future__ import annotations
 
@@ -15,7 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ...core.errors import InputError
+from ...core.metrics.video import psnr, ssim
+from ...core.render.palette import slot_rgb
+from ...core.video.frames import to_uint8_rgb
+from ...core.video.side_by_side import outline_identities, side_by_side
+from ...core.video.writer import write_mp4
 from ..execute import NodeFailed, RunResult, execute
 from ..schema import local_object_info
 from ..validate import validate
@@ -29,12 +38,17 @@ LOG = logging.getLogger("choreograph")
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What one demo run produced: the generated mp4, the QA overlay mp4, the QA report and its IC accuracy."""
+    """What one demo run produced: the generated mp4, the QA overlay mp4, the QA report and its IC accuracy; the
+    side-by-side comparison mp4 and PSNR (dB) / SSIM of the generated frames against the ground-truth render."""
 
     video: Path
     overlay: Path | None
     report: dict
     seconds: float
+    comparison: Path | None = None
+    cpu_seconds: float | None = None
+    psnr_db: float | None = None
+    ssim: float | None = None
 
     @property
     def ic_accuracy(self) -> float:
@@ -87,16 +101,45 @@ def _saved_path(result: RunResult, node_id: str, output_dir: Path) -> Path:
     return path if path.is_absolute() else output_dir / path
 
 
+def _first(prompt: Prompt, class_type: str) -> str:
+    ids = nodes_of(prompt, class_type)
+    if not ids:
+        raise InputError("workflow", f"has no {class_type} node", "use workflows/main_demo.json from the pack")
+    return ids[0]
+
+
+def comparison_panels(prompt: Prompt, result: RunResult) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Reference | identity skeletons | generated | ground-truth render (uint8, each identity outlined in its
+    slot colour), and the generated and ground-truth frames as float arrays for PSNR / SSIM."""
+    out = result.outputs
+    scene = out[_first(prompt, "ChoreoSyntheticScene")]
+    truth, reference = np.asarray(scene[0], np.float32), np.asarray(scene[4], np.float32)
+    skeletons = np.asarray(out[_first(prompt, "ChoreoRenderSkeletons")][0], np.float32)
+    generated = np.asarray(out[_first(prompt, "ChoreoSCAIL2Sampler")][0], np.float32)[:len(truth)]
+    poses = out[_first(prompt, "ChoreoPoseTrack")][0]
+    identity_map = out[_first(prompt, "ChoreoIdentityMap")][0]
+    masks = out[_first(prompt, "ChoreoIdentityMasks")][0].select(poses.track_ids).masks
+    colours = np.stack([slot_rgb(s) for s in identity_map.slots_for(poses)])
+    characters = out[_first(prompt, "ChoreoCharacters")][0]
+    ref_colours = np.stack([slot_rgb(c.slot) for c in characters.characters])
+    panels = [outline_identities(to_uint8_rgb(reference), characters.reference_masks[None], ref_colours),
+              to_uint8_rgb(skeletons),
+              outline_identities(to_uint8_rgb(generated), masks[:len(generated)], colours),
+              outline_identities(to_uint8_rgb(truth), masks, colours)]
+    return panels, generated, truth[:len(generated)]
+
+
 def run_demo(prompt: Prompt, output_dir: Path) -> DemoResult:
-    """Execute the demo prompt with outputs under ``output_dir``; the first save node is the generated video."""
+    """Execute the demo prompt with outputs under ``output_dir``; the first save node is the generated video.
+    The side-by-side comparison is written next to it."""
     from ...nodes import NODE_CLASS_MAPPINGS
     from ...nodes._host import set_headless_directory
 
     set_headless_directory("output", output_dir)
     set_headless_directory("input", Path.cwd())
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     result = execute(prompt, local_object_info(), NODE_CLASS_MAPPINGS)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     saves, qa = nodes_of(prompt, "ChoreoSaveVideo"), nodes_of(prompt, "ChoreoIdentityQA")
     if not saves or not qa:
         raise InputError("workflow", "has no Save Video or Identity QA node", "use workflows/main_demo.json")
@@ -104,7 +147,12 @@ def run_demo(prompt: Prompt, output_dir: Path) -> DemoResult:
         LOG.debug("node %s (%s): %.1f s", node_id, prompt[node_id]["class_type"], spent)
     report = json.loads(result.outputs[qa[0]][1])
     overlay = _saved_path(result, saves[1], output_dir) if len(saves) > 1 else None
-    return DemoResult(_saved_path(result, saves[0], output_dir), overlay, report, seconds)
+    video = _saved_path(result, saves[0], output_dir)
+    panels, generated, truth = comparison_panels(prompt, result)
+    fps = float(prompt[saves[0]]["inputs"].get("frame_rate", 16.0))
+    comparison = write_mp4(side_by_side(panels), video.with_name(f"{video.stem}_side_by_side.mp4"), fps,
+                           crf=17, overwrite=True)
+    return DemoResult(video, overlay, report, seconds, comparison, cpu, psnr(generated, truth), ssim(generated, truth))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -119,7 +167,10 @@ def main(args: argparse.Namespace) -> int:
     print(f"video: {result.video.resolve()}")
     if result.overlay is not None:
         print(f"identity QA overlay: {result.overlay.resolve()}")
+    if result.comparison is not None:
+        print(f"side by side (reference | skeletons | generated | ground truth): {result.comparison.resolve()}")
+        print(f"vs ground-truth render: PSNR {result.psnr_db:.2f} dB, SSIM {result.ssim:.3f}")
     held = "every identity held" if result.report["ok"] else f"{len(result.report['swaps'])} swap window(s)"
     print(f"IC accuracy: {result.ic_accuracy:.3f} (character), {result.ic_frame_accuracy:.3f} (frame); {held}; "
-          f"{result.seconds:.0f} s")
+          f"{result.seconds:.0f} s wall, {result.cpu_seconds:.0f} s CPU")
     return 0

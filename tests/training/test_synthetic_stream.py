@@ -1,0 +1,101 @@
+"""On-the-fly synthetic training scenes (data.stream): a new cast every sample, exact resume, low-noise σ."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from choreograph.core.errors import InputError
+from choreograph.core.losses.flow_matching import sample_sigma, with_low_noise
+from choreograph.core.models.pixel_codec import PixelCodec
+from choreograph.core.synth import make_scene
+from choreograph.training.checkpoints import latest_checkpoint
+from choreograph.training.config import StreamConfig, load_config
+from choreograph.training.scail2_batch import SampleOptions, collate
+from choreograph.training.synthetic_stream import (
+    FIRST_TRAINING_SEED,
+    SyntheticStream,
+    reference_image_pair,
+    reverse_driving_scenes,
+    scene_config,
+)
+from choreograph.training.trainer import train
+from safetensors.torch import load_file
+
+OPTIONS = SampleOptions(frames=5, width=64, height=64, swap_probability=1.0, bone_scaling_probability=0.0)
+STREAM = StreamConfig(scene_frames=16, choreographies=("dance+swap", "swap"), textured_probability=0.5,
+                      lookalike_probability=0.5, scene_reference_probability=1.0)
+HELD_OUT = {2026, *range(4000, 4004), *range(5000, 5008)}
+
+
+def test_every_sample_is_a_new_cast_and_never_a_held_out_scene():
+    rng = np.random.default_rng(0)
+    configs = [scene_config(STREAM, OPTIONS, rng) for _ in range(20)]
+    assert all(c.seed >= FIRST_TRAINING_SEED and c.seed not in HELD_OUT for c in configs)
+    tops = {make_scene(c).characters[0].top for c in configs[:6]}
+    assert len(tops) == 6  # a different cast each time
+    assert {c.background for c in configs} == {"plain", "textured"} and {c.lookalikes for c in configs} == {0, 1}
+    assert all(c.width == 64 and c.height == 64 for c in configs)
+
+
+def test_a_reference_image_pair_with_beta_one_lands_after_the_swap():
+    scene = make_scene(scene_config(STREAM, OPTIONS, np.random.default_rng(1)))
+    b, swapped = reference_image_pair(scene, 5, 1.0, np.random.default_rng(2))
+    assert swapped and scene.swapped_frames[b:b + 5].any()
+
+
+def _batch(stream: SyntheticStream, seed: int, size: int = 2):
+    rng = np.random.default_rng(seed)
+    return collate([stream.sample(rng) for _ in range(size)])
+
+
+def test_stream_samples_are_a_pure_function_of_the_generator():
+    stream = SyntheticStream(STREAM, OPTIONS, PixelCodec())
+    a, b, c = _batch(stream, 7), _batch(stream, 7), _batch(stream, 8)
+    assert torch.equal(a.latent, b.latent) and torch.equal(a.context.reference, b.context.reference)
+    assert not torch.equal(a.latent, c.latent)
+    assert a.latent.shape[0] == 2 and a.gen_masks.shape[-2:] == (64, 64) and bool(a.swapped.all())
+
+
+def test_reverse_driving_skeletons_come_from_another_cast_doing_the_same_motion():
+    config = scene_config(STREAM, OPTIONS, np.random.default_rng(3))
+    target, driving = reverse_driving_scenes(config, STREAM)
+    assert target.characters[0].top != driving.characters[0].top  # other looks
+    assert not np.allclose(target.poses.keypoints, driving.poses.keypoints)  # other bodies
+    pelvis = [np.nanmean(s.poses.keypoints[:, :, 11:13, 0], axis=2) for s in (target, driving)]
+    assert np.abs(pelvis[0] - pelvis[1]).max() < 0.1 * config.width  # same paths
+    stream = SyntheticStream(dataclasses.replace(STREAM, reverse_driving_probability=1.0), OPTIONS, PixelCodec())
+    own = SyntheticStream(STREAM, OPTIONS, PixelCodec())
+    assert not torch.equal(_batch(stream, 7, 1).context.driving, _batch(own, 7, 1).context.driving)
+
+
+def test_a_stream_run_trains_without_clips_and_resumes_exactly(make_config, tmp_path):
+    stream = {"scene_frames": 12, "choreographies": ["dance+swap"]}
+    sections = {"data": {"root": str(tmp_path / "none"), "stream": stream},
+                "losses": {"img": {"weight": 0.1}, "flow": {"low_noise_probability": 0.5}}}
+    straight = load_config(make_config(**sections), {"output_dir": str(tmp_path / "straight")})
+    split = load_config(make_config(**sections), {"output_dir": str(tmp_path / "split")})
+    train(straight)
+    train(split, stop_after=2)
+    train(split, resume=True)
+    a, b = (load_file(str(latest_checkpoint(tmp_path / run / "checkpoints") / "trainable.safetensors"))
+            for run in ("straight", "split"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "straight" / "model" / "config.json").is_file()
+
+
+def test_stream_is_refused_where_it_cannot_train(make_config):
+    with pytest.raises(InputError, match="data.stream"):
+        load_config(make_config(data={"stream": {"scene_frames": 12}}, model={"backbone": "everybody_dance"}))
+    with pytest.raises(InputError, match="data.stream.speed"):
+        load_config(make_config(data={"stream": {"speed": [1.5, 1.0]}}))
+
+
+def test_low_noise_sampling_puts_mass_below_the_bound_and_is_a_no_op_at_zero():
+    base = sample_sigma(4000, 64, torch.Generator().manual_seed(0))
+    assert float((base < 0.3).float().mean()) < 0.25  # why it is needed: the shifted logit-normal rarely goes low
+    mixed = with_low_noise(base, torch.Generator().manual_seed(1), 0.4, 0.3)
+    share = float((mixed < 0.3).float().mean())
+    assert 0.4 < share < 0.7 and float(mixed.min()) > 0
+    assert torch.equal(with_low_noise(base, torch.Generator().manual_seed(1), 0.0), base)
