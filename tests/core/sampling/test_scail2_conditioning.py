@@ -12,8 +12,8 @@ from choreograph.core.sampling.wan_prompt import WanPrompt
 def _context(compat: str, masks: bool = True, extra: bool = False) -> Scail2Context:
     g = torch.Generator().manual_seed(5)
     f, h, w = 3, 4, 8
-    parts = dict(reference=torch.randn(1, 16, 1, h, w, generator=g), reference_mask=None,
-                 driving=torch.randn(1, 16, f, h // 2, w // 2, generator=g), driving_mask=None)
+    parts = {"reference": torch.randn(1, 16, 1, h, w, generator=g), "reference_mask": None,
+             "driving": torch.randn(1, 16, f, h // 2, w // 2, generator=g), "driving_mask": None}
     if masks:
         parts.update(reference_mask=torch.rand(1, 28, 1, h, w, generator=g),
                      driving_mask=torch.rand(1, 28, f, h // 2, w // 2, generator=g))
