@@ -15,7 +15,7 @@ import pytest
 
 import choreograph
 from choreograph.cli import main
-from choreograph.headless.schema import local_object_info
+from choreograph.headless.schema import input_spec, local_object_info
 from choreograph.headless.validate import validate
 from choreograph.headless.workflow import is_ui_format, load_workflow, to_api
 from choreograph.nodes import NODE_CLASS_MAPPINGS
@@ -130,7 +130,13 @@ def test_convert_keeps_the_node_numbering(path, tmp_path):
     assert main(["convert", str(tmp_path / "ui.json"), str(tmp_path / "api.json"), "--to", "api"]) == 0
     ui = load_workflow(tmp_path / "ui.json")
     assert sorted(str(n["id"]) for n in ui["nodes"]) == sorted(load_workflow(api))
-    assert load_workflow(tmp_path / "api.json") == to_api(load_workflow(api), local_object_info())
+    info = local_object_info()
+    original, back = to_api(load_workflow(api), info), load_workflow(tmp_path / "api.json")
+    assert set(back) == set(original)
+    for node_id, node in back.items():  # the editor form spells out widgets the API file leaves at their default
+        extra = {k: v for k, v in node["inputs"].items() if k not in original[node_id]["inputs"]}
+        defaults = {k: input_spec(info[node["class_type"]], k)[1].get("default") for k in extra}
+        assert extra == defaults and {**original[node_id]["inputs"], **extra} == node["inputs"], node_id
 
 
 def test_convert_renumbers_only_ids_the_editor_cannot_hold(tmp_path):

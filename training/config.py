@@ -285,6 +285,12 @@ def validate(config: Config) -> Config:
                          ("train.log_every", t.log_every), ("lora.rank", config.lora.rank),
                          ("lora.alpha", config.lora.alpha)):
         _positive(where, value)
+    arch = m.arch
+    for name in ("dim", "num_layers", "ffn_dim", "head_dim", "text_dim", "freq_dim"):
+        _positive(f"model.arch.{name}", getattr(arch, name))
+    if arch.dim % arch.head_dim:
+        raise InputError("config", f"model.arch.dim {arch.dim} is not a multiple of model.arch.head_dim "
+                         f"{arch.head_dim}", "choose a width that is a whole number of heads")
     if d.workers < 0:
         raise InputError("config", f"data.workers is {d.workers}", "use 0 (a loader thread) or more processes")
     _choice(d.driving, ("skeleton", "rgb"), "data.driving")
@@ -333,7 +339,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Co
     if not path.is_file():
         raise InputError("config", f"'{path}' does not exist", "pass the path of a YAML training config")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise InputError("config", f"'{path}' is not UTF-8 text", "save the YAML config as UTF-8") from None
     except yaml.YAMLError as exc:
         raise InputError("config", f"'{path}' is not valid YAML ({exc})", "fix the YAML syntax") from exc
     config = _section(Config, raw, "")

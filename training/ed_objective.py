@@ -103,6 +103,9 @@ class EverybodyDanceObjective(nn.Module):
         for name, p in self.denoising_unet.named_parameters():
             p.requires_grad_((MOTION if keys.is_motion_key(name) else "denoising_unet") in self.parts)
         self.video = MOTION in self.parts  # stage 2 trains on clips, stage 1 on single frames
+        if self.video and config.data.frames > m.config.motion_max_frames:
+            raise InputError("data.frames", f"{config.data.frames} frames exceed the motion modules' "
+                             f"{m.config.motion_max_frames} positions", f"use at most {m.config.motion_max_frames}")
         self.img_trains = any(part in self.parts for part in STAGE1)
         if config.model.gradient_checkpointing:
             raise InputError("model.gradient_checkpointing", "everybody_dance cannot recompute blocks in backward: "

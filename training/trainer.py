@@ -17,7 +17,7 @@ from accelerate import Accelerator
 from torch import nn
 
 from ..core.errors import InputError
-from .batch_loader import StepBatches, step_generators  # noqa: F401 - re-exported for the tests
+from .batch_loader import StepBatches, step_generators  # noqa: F401  (step_generators: part of the API)
 from .checkpoints import (latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint,
                           save_sharded_checkpoint)
 from .config import Config
@@ -48,10 +48,7 @@ class Run:
 
 
 def load_clips(config: Config, accelerator: Accelerator) -> list[Clip]:
-    """Open (after writing, when asked for synthetic data) and check every clip before training starts; none when
-    scenes are generated on the fly (``data.stream``)."""
-    if config.data.stream is not None:
-        return []
+    """Open (after writing, when asked for synthetic data) and check every clip before training starts."""
     synthetic = config.data.synthetic
     if synthetic is not None and accelerator.is_main_process:
         write_synthetic(config.data.root, synthetic)

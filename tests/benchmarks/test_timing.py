@@ -48,3 +48,13 @@ def test_a_verdict_needs_every_repeat_on_one_side():
 def test_traced_peak_sees_numpy_arrays():
     peak, result = traced_peak(lambda: np.ones((1000, 1000), dtype=np.uint8).sum())
     assert 1_000_000 <= peak < 1_200_000 and result == 1_000_000
+
+
+def test_fresh_processes_measure_with_a_steady_allocator():
+    import os
+
+    from choreograph.benchmarks.timing import STEADY_MALLOC, in_fresh_process
+
+    before = os.environ.get("MALLOC_MMAP_THRESHOLD_")
+    assert in_fresh_process(os.getenv, "MALLOC_MMAP_THRESHOLD_") == STEADY_MALLOC["MALLOC_MMAP_THRESHOLD_"]
+    assert os.environ.get("MALLOC_MMAP_THRESHOLD_") == before  # the parent's environment is left as it was

@@ -50,7 +50,9 @@ def test_example_workflow_succeeds_in_comfyui(server, path):
     prompt = to_api(load_workflow(path), server.get("/object_info"))
     status, outputs = run_on(server, prompt)
     assert status == "success", (outputs["_error"], server.log_text())
-    assert len(outputs) > 1, "the workflow produced no outputs"
+    output_nodes = [i for i, n in prompt.items()
+                    if getattr(choreograph.NODE_CLASS_MAPPINGS[n["class_type"]], "OUTPUT_NODE", False)]
+    assert output_nodes and all(outputs.get(i) for i in output_nodes), ("an output node gave no result", outputs)
 
 
 def test_headless_and_comfyui_give_the_same_video(server, tmp_path):
@@ -125,3 +127,34 @@ def test_cancel_in_comfyui_stops_a_long_node_cleanly(server):
     written = server.workdir / "output" / "cancel"
     leftovers = [p for p in written.rglob("*") if ".partial" in p.name] if written.exists() else []
     assert leftovers == []
+
+
+def test_the_registry_metadata_parses_with_comfyuis_own_parser(server):
+    """ComfyUI's comfy_config reads what the registry and ComfyUI-Manager show from the installed clone."""
+    script = ("import json, sys; from comfy_config import config_parser as c; "
+              "cfg = c.extract_node_configuration(sys.argv[1]); "
+              "print(json.dumps({'name': cfg.project.name, 'version': cfg.project.version, "
+              "'publisher': cfg.tool_comfy.publisher_id, 'display': cfg.tool_comfy.display_name, "
+              "'icon': cfg.tool_comfy.icon, 'repository': cfg.project.urls.repository, "
+              "'comfyui': cfg.project.supported_comfyui_version, 'deps': cfg.project.dependencies}))")
+    found = json.loads(subprocess.run([str(server.python), "-c", script, str(server.pack)], cwd=server.tree,
+                                      check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    assert found["name"] == "choreograph" and found["publisher"] and found["display"] and found["icon"]
+    assert found["repository"].startswith("https://") and found["comfyui"].startswith(">=")
+    requirements = [line for line in (server.pack / "requirements.txt").read_text().splitlines()
+                    if line and not line.startswith("#")]
+    assert found["deps"] == requirements
+
+
+@pytest.mark.parametrize("video", ["/etc/passwd", "../../../../../../etc/hostname", "../comfyui.log"])
+def test_a_workflow_in_comfyui_cannot_read_outside_the_input_folder(server, video):
+    workflow = {"1": {"class_type": "ChoreoLoadVideo", "inputs": {"video": video, "force_rate": 0, "custom_width": 0,
+                                                                  "custom_height": 0, "frame_load_cap": 0,
+                                                                  "skip_first_frames": 0, "select_every_nth": 1}},
+                "2": {"class_type": "ChoreoSaveVideo", "inputs": {"images": ["1", 0], "frame_rate": 8.0,
+                                                                  "filename_prefix": "escape/copy",
+                                                                  "format": "png frames", "crf": 19}}}
+    status, outputs = run_on(server, workflow)
+    assert status == "error" and "leads outside" in outputs["_error"]["exception_message"], outputs
+    assert outputs["_error"]["node_id"] == "1"
+    assert not (server.workdir / "output" / "escape").exists()

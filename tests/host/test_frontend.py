@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -47,9 +48,9 @@ def test_a_run_in_the_frontend_shows_every_output_nodes_result(server, page, tmp
     outputs = [str(n["id"]) for n in workflow["nodes"]
                if n["type"] in choreograph.NODE_CLASS_MAPPINGS
                and getattr(choreograph.NODE_CLASS_MAPPINGS[n["type"]], "OUTPUT_NODE", False)]
-    page.evaluate(f"{APP}.loadGraphData({json.dumps(workflow)}).then(() => true)")
+    _load_graph(page, workflow)
     page.evaluate(f"{APP}.queuePrompt(0, 1).then(() => true)")
-    page.wait_for(f"{json.dumps(outputs)}.every(id => {APP}.nodeOutputs[id])", 300,
+    page.wait_for(f"{json.dumps(outputs)}.every(id => {APP}.nodeOutputs[id])", 240,
                   f"the run did not give every output node a result; server log: {server.log_text()[-2000:]}")
     shown = {node_id: _wait_for_display(page, node_id) for node_id in outputs}
     assert sorted(shown.values()) == ["image", "text", "video"], shown  # QA card, metrics table, overlay video
@@ -58,6 +59,18 @@ def test_a_run_in_the_frontend_shows_every_output_nodes_result(server, page, tmp
     page.evaluate(f"{APP}.canvas.ds.scale = 0.8, {APP}.canvas.ds.offset = [420, 40], "
                   f"{APP}.graph.setDirtyCanvas(true, true), true")
     page.screenshot(shots / "frontend_results.png")
+
+
+def _load_graph(page, workflow: dict) -> None:
+    """Load the workflow, and again if the frontend's own start-up (restoring the last tab) replaced it."""
+    expected = sorted((str(n["id"]), n["type"]) for n in workflow["nodes"])
+    shown = f"{APP}.graph.nodes.map(n => [String(n.id), n.type])"
+    for _ in range(10):
+        page.evaluate(f"{APP}.loadGraphData({json.dumps(workflow)}).then(() => true)")
+        time.sleep(2.0)
+        if sorted(map(tuple, page.evaluate(shown))) == expected:
+            return
+    raise AssertionError(f"the frontend did not keep the loaded workflow: {page.evaluate(shown)}")
 
 
 def _wait_for_display(page, node_id: str) -> str:

@@ -464,3 +464,28 @@ def test_finite_checks_do_not_reject_ordinary_numbers():
     assert _check_constant("FLOAT", {"min": 0.0, "max": 10.0}, 2.5) is None
     assert _check_constant("INT", {"min": 0, "max": 10}, 3.0) is None  # JSON 3.0 is a whole number
     assert "finite" in _check_constant("FLOAT", {}, math.nan)
+
+
+@pytest.mark.parametrize("arch", [{"head_dim": 0}, {"dim": 0}, {"num_layers": -1}, {"dim": 100, "head_dim": 32}])
+def test_zero_or_mismatched_model_sizes_in_a_training_config_are_refused(arch, tmp_path, capsys):
+    from choreograph.training.__main__ import main as train_main
+
+    config = PACK / "training" / "configs" / "demo_scail2.yaml"
+    text = config.read_text()
+    import yaml
+
+    raw = yaml.safe_load(text)
+    raw.setdefault("model", {}).setdefault("arch", {}).update(arch)
+    raw["output_dir"] = str(tmp_path / "run")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(raw))
+    assert train_main([str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "model.arch." in err and "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_a_training_config_that_is_not_utf8_is_refused(tmp_path, capsys):
+    from choreograph.training.__main__ import main as train_main
+
+    (tmp_path / "c.yaml").write_bytes(b"model:\n  backbone: scail\xe9\n")
+    assert train_main([str(tmp_path / "c.yaml")]) == 2
+    assert "UTF-8" in capsys.readouterr().err

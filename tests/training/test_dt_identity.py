@@ -12,7 +12,8 @@ from choreograph.core.models.stable_animator.unet import denoise_step
 from choreograph.training.config import load_config
 from choreograph.training.dataset import Clip
 from choreograph.training.face_vectors import clip_faces
-from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators
+from choreograph.training.batch_loader import step_generators
+from choreograph.training.trainer import losses, make_batch, optimise, setup
 
 
 @pytest.fixture(scope="module")

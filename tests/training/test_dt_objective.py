@@ -8,7 +8,8 @@ from choreograph.core.errors import InputError
 from choreograph.core.models.loading import DtypePolicy
 from choreograph.core.models.stable_animator.loader import load_dance_together
 from choreograph.training.config import load_config
-from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from choreograph.training.batch_loader import step_generators
+from choreograph.training.trainer import losses, make_batch, optimise, setup, train
 
 
 @pytest.fixture(scope="module")

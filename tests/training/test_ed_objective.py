@@ -8,7 +8,8 @@ import torch
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone.config import TINY
 from choreograph.training.config import load_config
-from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from choreograph.training.batch_loader import step_generators
+from choreograph.training.trainer import losses, make_batch, optimise, setup, train
 from safetensors.torch import load_file
 
 TINY_SIZES = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TINY).items()}

@@ -12,7 +12,8 @@ from choreograph.core.models.animate_anyone import keys
 from choreograph.core.models.animate_anyone.config import TINY
 from choreograph.core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone
 from choreograph.training.config import load_config
-from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from choreograph.training.batch_loader import step_generators
+from choreograph.training.trainer import losses, make_batch, optimise, setup, train
 from safetensors.torch import load_file
 
 TINY_SIZES = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TINY).items()}
@@ -71,6 +72,9 @@ def test_export_is_a_moore_motion_module_read_back_exactly(stage2, tmp_path):
         assert set(exported) == set(official)
 
 
-def test_unknown_part_is_named(stage2):
+def test_unknown_part_and_too_long_windows_are_named(stage2):
     with pytest.raises(InputError, match="model.trainable"):
         setup(stage2(trainable=["motion_module"]))
+    sizes = {**TINY_SIZES, "motion_max_frames": 4}
+    with pytest.raises(InputError, match="data.frames"):
+        setup(stage2(animate_anyone=sizes))

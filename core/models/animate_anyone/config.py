@@ -30,6 +30,7 @@ class AnimateAnyoneConfig:
     motion_max_frames: int = 32
     vae_block_out_channels: tuple[int, ...] = (128, 256, 512, 512)
     vae_norm_num_groups: int = 32
+    vae_layers_per_block: int = 2  # sd-vae-ft-mse
     clip_hidden_size: int = 1024
     clip_layers: int = 24
     clip_heads: int = 16
@@ -113,8 +114,10 @@ def config_from_moore(moore: dict) -> AnimateAnyoneConfig:
         problems.append(f"attention_block_types {motion['attention_block_types']}")
     if pose["conditioning_embedding_channels"] != ref["block_out_channels"][0]:
         problems.append("a pose guider width other than the UNet's first block width")
-    if vae.get("layers_per_block", 2) != 2:
-        problems.append(f"a VAE with {vae['layers_per_block']} layers per block (sd-vae-ft-mse has 2)")
+    heads = {"UNet": ref["attention_head_dim"], "motion": motion.get("num_attention_heads", 8)}
+    for what, value in heads.items():
+        if isinstance(value, (list, tuple)) and len(set(value)) != 1:
+            problems.append(f"{what} head counts {value} differing per block (we use one count)")
     if clip.get("projection_dim", ref["cross_attention_dim"]) != ref["cross_attention_dim"]:
         problems.append("a CLIP projection width other than the UNet's cross-attention width")
     if clip.get("hidden_act", "quick_gelu") != "quick_gelu":
@@ -123,11 +126,17 @@ def config_from_moore(moore: dict) -> AnimateAnyoneConfig:
         raise ValueError("this Moore config has " + "; ".join(problems))
     return AnimateAnyoneConfig(
         block_out_channels=tuple(ref["block_out_channels"]), layers_per_block=ref["layers_per_block"],
-        norm_num_groups=ref["norm_num_groups"], attention_heads=ref["attention_head_dim"],
+        norm_num_groups=ref["norm_num_groups"], attention_heads=_single(heads["UNet"]),
         cross_attention_dim=ref["cross_attention_dim"], pose_guider_channels=tuple(pose["block_out_channels"]),
-        motion_heads=motion.get("num_attention_heads", 8), motion_norm_num_groups=MOORE_MOTION_NORM_GROUPS,
+        motion_heads=_single(heads["motion"]), motion_norm_num_groups=MOORE_MOTION_NORM_GROUPS,
         motion_max_frames=motion.get("temporal_position_encoding_max_len", 24),
         vae_block_out_channels=tuple(vae["block_out_channels"]), vae_norm_num_groups=vae["norm_num_groups"],
+        vae_layers_per_block=vae.get("layers_per_block", 2),
         clip_hidden_size=clip["hidden_size"], clip_layers=clip["num_hidden_layers"],
         clip_heads=clip["num_attention_heads"], clip_intermediate_size=clip["intermediate_size"],
         clip_image_size=clip["image_size"], clip_patch_size=clip["patch_size"])
+
+
+def _single(value: int | list[int]) -> int:
+    """A per-block list of equal counts as one count (diffusers accepts both forms)."""
+    return int(value[0]) if isinstance(value, (list, tuple)) else int(value)

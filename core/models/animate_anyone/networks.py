@@ -101,7 +101,8 @@ def build_pose_guider(config: AnimateAnyoneConfig) -> PoseGuider:
 def build_vae(config: AnimateAnyoneConfig) -> AutoencoderKL:
     levels = len(config.vae_block_out_channels)
     return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=LATENT_CHANNELS,
-                         block_out_channels=config.vae_block_out_channels, layers_per_block=2,
+                         block_out_channels=config.vae_block_out_channels,
+                         layers_per_block=config.vae_layers_per_block,
                          norm_num_groups=config.vae_norm_num_groups,
                          down_block_types=("DownEncoderBlock2D",) * levels,
                          up_block_types=("UpDecoderBlock2D",) * levels)

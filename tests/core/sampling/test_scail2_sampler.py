@@ -86,3 +86,20 @@ def test_resolution_and_mismatched_inputs_are_refused():
                     torch.zeros(5, 40, 64, 3))
     with pytest.raises(InputError, match="driving_colour_mask"):
         Scail2Video(good.reference, good.driving, good.reference_colour_mask, good.driving_colour_mask[:3])
+
+
+def test_native_mode_composites_the_replacement_reference_and_runs_without_masks(tiny_scail2, tiny_codec):
+    base = _video(5, mode="replacement")
+    mask = torch.zeros(H, W, 3)
+    mask[:, : W // 2, 0] = 1.0  # the character is the left half
+    official = Scail2Video(base.reference, base.driving, mask, base.driving_colour_mask, "replacement", "official")
+    native = Scail2Video(base.reference, base.driving, mask, base.driving_colour_mask, "replacement", "native")
+    assert torch.equal(official.reference_pixels(base.reference, mask), base.reference)  # official: as given
+    composite = native.reference_pixels(base.reference, mask)
+    assert torch.equal(composite[:, : W // 2], base.reference[:, : W // 2]) and not composite[:, W // 2:].any()
+    bare = Scail2Video(base.reference, base.driving, None, None, "animation", "native")
+    text_only = WanPrompt(_prompt().positive, _prompt().negative)  # native also runs without CLIP tokens
+    out = generate_scail2(tiny_scail2, tiny_codec, bare, text_only, FlowSettings(steps=1, solver="euler"))
+    assert out.shape == (5, H, W, 3) and torch.isfinite(out).all()
+    with pytest.raises(InputError, match="reference_image_mask.*official"):
+        Scail2Video(base.reference, base.driving, None, None, "animation", "official")
