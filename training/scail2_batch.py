@@ -12,7 +12,9 @@ colour is ever tied to a position or a person. The denoised video tokens carry n
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -178,6 +180,13 @@ def window_sample(target: ClipWindow, reference: ClipWindow, codec: VideoCodec, 
                         ref_masks=torch.from_numpy(reference.masks[0])[None],
                         match=torch.arange(people)[None], swapped=torch.tensor([swapped]),
                         reference_pixels=reference_pixels, rgb_driving=torch.tensor([rgb]))
+
+
+def prompted(prompt, sample: Scail2Sample, rng: np.random.Generator, clip_folder: Path | None) -> Scail2Sample:
+    """``sample`` with the text and CLIP tokens a ``training.prompts.TrainingPrompt`` gives it (as the sampler
+    passes them at inference); ``clip_folder`` may hold the clip's own prompt."""
+    image = prompt.image(sample.reference_pixels)
+    return dataclasses.replace(sample, text=prompt.text(rng, clip_folder), image=image)
 
 
 def _cat(values: list[torch.Tensor | None]) -> torch.Tensor | None:

@@ -9,6 +9,7 @@ replacement_probability``), text and CLIP-image tokens as at inference (``traini
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from torch import nn
 
 from ..core.losses import flow_matching as fm
 from ..core.losses.img_loss import matching_loss
+from ..core.models.pixel_codec import PixelCodec
 from .codecs import make_codec
 from .config import Config
 from .dataset import Clip
@@ -24,8 +26,8 @@ from .exports import export_final
 from .lora import add_lora
 from .model import build_model, empty_prompt
 from .prompts import TrainingPrompt
-from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate, pick_clips, pick_mode
-from .synthetic_stream import SyntheticStream
+from .scail2_batch import SampleOptions, Scail2Sample, clip_sample, collate, pick_clips, pick_mode, prompted
+from .synthetic_stream import SyntheticStream, stream_batch
 from .wan_img import WanMatchingProbe, default_blocks
 
 WAN_TIMESTEP_SCALE = 1000.0  # Wan's network takes t = σ·1000
@@ -59,18 +61,20 @@ class Scail2Objective(nn.Module):
         stream = config.data.stream
         self.stream = None if stream is None else SyntheticStream(stream, self.options, self.codec)
 
-    def conditioned(self, sample: Scail2Sample, rng: np.random.Generator, clip: Clip | None) -> Scail2Sample:
-        """``sample`` with its text and CLIP tokens (as the sampler passes them at inference); on-the-fly scenes
-        (no clip) have no per-clip prompt."""
-        image = self.prompt.image(sample.reference_pixels)
-        return dataclasses.replace(sample, text=self.prompt.text(rng, None if clip is None else clip.meta.path),
-                                   image=image)
+    def conditioned(self, sample: Scail2Sample, rng: np.random.Generator, clip: Clip) -> Scail2Sample:
+        """``sample`` with its text and CLIP tokens (as the sampler passes them at inference)."""
+        return prompted(self.prompt, sample, rng, clip.meta.path)
+
+    def batch_maker(self) -> partial | None:
+        """On-the-fly scenes need no network when the codec is the pixel codec and there is no CLIP encoder, so
+        worker processes can build them (``data.workers``); clips are read on the loader thread."""
+        if self.stream is None or self.prompt.encoder is not None or not isinstance(self.codec, PixelCodec):
+            return None
+        return partial(stream_batch, self.stream, self.prompt, self.config.train.batch_size)
 
     def make_batch(self, clips: list[Clip], rng: np.random.Generator) -> Scail2Sample:
         if self.stream is not None:
-            with torch.no_grad():
-                return collate([self.conditioned(self.stream.sample(rng), rng, None)
-                                for _ in range(self.config.train.batch_size)])
+            return stream_batch(self.stream, self.prompt, self.config.train.batch_size, clips, rng)
         mode = pick_mode(rng, clips, self.options.replacement_probability)
         picks = pick_clips(rng, clips, mode, self.config.train.batch_size)
         with torch.no_grad():

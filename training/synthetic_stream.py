@@ -16,6 +16,7 @@ bodies, so the skeleton's proportions never give the target's identity away and 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ..core.models.scail2 import ANIMATION
 from ..core.pose.sequence import PoseSequence
@@ -25,7 +26,7 @@ from ..core.synth.pairs import TripletSpec, make_triplet
 from .config import StreamConfig
 from .dataset import ClipWindow, centroids_x, swaps_from_centroids
 from .pairs import sample_pair
-from .scail2_batch import SampleOptions, Scail2Sample, window_sample
+from .scail2_batch import SampleOptions, Scail2Sample, collate, prompted, window_sample
 
 FIRST_TRAINING_SEED = 1_000_000
 
@@ -116,3 +117,10 @@ class SyntheticStream:
         frames = range(b, b + opts.frames)
         source = None if driving_scene is None else scene_window(driving_scene, frames)
         return window_sample(scene_window(scene, frames), reference, self.codec, opts, rng, swapped, source)
+
+
+def stream_batch(stream: SyntheticStream, prompt, size: int, clips: list, rng: np.random.Generator) -> Scail2Sample:
+    """A batch of ``size`` on-the-fly samples with their prompt tokens (``prompt``: a ``TrainingPrompt``); the
+    ``(clips, rng) -> batch`` form the batch loader's worker processes call (``clips`` is empty)."""
+    with torch.no_grad():
+        return collate([prompted(prompt, stream.sample(rng), rng, None) for _ in range(size)])

@@ -70,12 +70,12 @@ def test_reverse_driving_skeletons_come_from_another_cast_doing_the_same_motion(
     assert not torch.equal(_batch(stream, 7, 1).context.driving, _batch(own, 7, 1).context.driving)
 
 
-def test_a_stream_run_trains_without_clips_and_resumes_exactly(make_config, tmp_path):
+def test_a_stream_run_trains_without_clips_and_resumes_exactly_with_batches_built_anywhere(make_config, tmp_path):
     stream = {"scene_frames": 12, "choreographies": ["dance+swap"]}
-    sections = {"data": {"root": str(tmp_path / "none"), "stream": stream},
+    sections = {"data": {"root": str(tmp_path / "none"), "stream": stream, "workers": 0},
                 "losses": {"img": {"weight": 0.1}, "flow": {"low_noise_probability": 0.5}}}
     straight = load_config(make_config(**sections), {"output_dir": str(tmp_path / "straight")})
-    split = load_config(make_config(**sections), {"output_dir": str(tmp_path / "split")})
+    split = load_config(make_config(**sections), {"output_dir": str(tmp_path / "split"), "data": {"workers": 1}})
     train(straight)
     train(split, stop_after=2)
     train(split, resume=True)
