@@ -48,7 +48,10 @@ class Run:
 
 
 def load_clips(config: Config, accelerator: Accelerator) -> list[Clip]:
-    """Open (after writing, when asked for synthetic data) and check every clip before training starts."""
+    """Open (after writing, when asked for synthetic data) and check every clip before training starts; none when
+    scenes are generated on the fly (``data.stream``)."""
+    if config.data.stream is not None:
+        return []
     synthetic = config.data.synthetic
     if synthetic is not None and accelerator.is_main_process:
         write_synthetic(config.data.root, synthetic)
