@@ -145,7 +145,7 @@ class Check:
             started = time.monotonic()
             try:
                 self.report[name] = work()
-            except Exception as err:  # a missing kernel or an out-of-memory must not cost the other sections
+            except Exception as err:  # noqa: BLE001 - a missing kernel or an out-of-memory must not cost the rest
                 self.report[name] = {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"}
             self.report[name]["section_s"] = round(time.monotonic() - started, 2)
         print(f"[{name}] {json.dumps(self.report[name], default=str)}", flush=True)
@@ -388,9 +388,9 @@ def run_check(shape: Shape, device: str, dtype: torch.dtype, repeats: int = 5, b
 
 def summary(report: dict) -> str:
     """A few human-readable lines from the report."""
-    lines = [f"{report['environment'].get('gpu', report['environment'].get('cpu'))}, torch "
-             f"{report['environment']['torch']}, {report['dtype']}, {report['tokens']} tokens, "
-             f"total {report.get('total_s')} s"]
+    lines = [(f"{report['environment'].get('gpu', report['environment'].get('cpu'))}, torch "
+              f"{report['environment']['torch']}, {report['dtype']}, {report['tokens']} tokens, "
+              f"total {report.get('total_s')} s")]
     fwd = report.get("forward", {})
     if "block" in fwd:
         rate = fwd["block_rate"]

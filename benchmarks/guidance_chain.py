@@ -127,12 +127,15 @@ def memory_rows(size: int = 512, frames: tuple[int, ...] = MEMORY_FRAMES, people
         poses = _dance_poses(count, cast, size)
         identity = assign_identities(poses)
 
-        def whole():
+        def whole(poses=poses, identity=identity):
             masks = masks_from_poses(poses, size, size)
             return driving_mask28_from_masks(masks, identity, poses, "animation"), masks.masks.nbytes
 
+        def streamed(poses=poses, identity=identity):
+            return driving_mask28_from_poses(poses, identity, size, size, "animation")
+
         whole_peak, (_, mask_bytes) = traced_peak(whole)
-        streamed_peak, _ = traced_peak(lambda: driving_mask28_from_poses(poses, identity, size, size, "animation"))
+        streamed_peak, _ = traced_peak(streamed)
         pooled = count * 7 * (size // 16) ** 2 * 4  # the (T, 7, h, w) float32 coverage the 28 channels fold
         rows.append({"frames": count, "people": cast, "whole": whole_peak, "masks": mask_bytes,
                      "streamed": streamed_peak, "pooled": pooled})
@@ -141,8 +144,8 @@ def memory_rows(size: int = 512, frames: tuple[int, ...] = MEMORY_FRAMES, people
 
 def memory_report(rows: list[dict], size: int) -> str:
     lines = [f"peak memory, body masks -> 28-ch slots at {size}x{size} (tracemalloc):",
-             f"{'frames':>7}{'people':>7}{'whole clip':>13}{'(masks alone)':>15}{'streamed':>12}"
-             f"{'streamed - output':>19}"]
+             (f"{'frames':>7}{'people':>7}{'whole clip':>13}{'(masks alone)':>15}{'streamed':>12}"
+              f"{'streamed - output':>19}")]
     for r in rows:
         lines.append(f"{r['frames']:>7}{r['people']:>7}{mib(r['whole']):>13}{mib(r['masks']):>15}"
                      f"{mib(r['streamed']):>12}{mib(r['streamed'] - r['pooled']):>19}")

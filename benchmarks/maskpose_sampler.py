@@ -17,18 +17,35 @@ from dataclasses import dataclass
 
 import torch
 
-from ..core.models.stable_animator.face_encoder import FaceEncoderConfig, FaceIdEncoder
-from ..core.models.stable_animator.generate import MaskPoseVideo, adapter_features, generate_latents
+from ..core.models.stable_animator.fresh import TINY_UNET, new_dance_together
+from ..core.models.stable_animator.generate import (
+    MaskPoseVideo,
+    adapter_features,
+    clip_image_tokens,
+    encode_reference,
+    generate_latents,
+)
 from ..core.models.stable_animator.loader import DanceTogetherModel
-from ..core.models.stable_animator.mask_pose import MaskPoseAdapter, MaskPoseConfig
-from ..core.models.stable_animator.unet import build_unet, denoise_step
+from ..core.models.stable_animator.unet import denoise_step
 from ..core.sampling.edm import SvdSettings
 from ..core.sampling.tiles import plan_tiles
-from .timing import CPU, WALL, Comparison, compare, cuda_sync, in_fresh_process, max_rss, mib, one_thread
+from .timing import (
+    CPU,
+    WALL,
+    Comparison,
+    Samples,
+    compare,
+    cuda_sync,
+    in_fresh_process,
+    max_rss,
+    measure,
+    mib,
+    one_thread,
+)
 
 OVERHEAD_LIMIT = 1.05
 MEMORY_FRAMES = (16, 32, 64)
-WIDTH = 64  # UNet cross-attention width = CLIP projection = face-token width
+WIDTH = TINY_UNET["cross_attention_dim"]  # = CLIP projection = face-token width
 
 
 @dataclass(frozen=True)
@@ -48,25 +65,9 @@ class MaskPoseBench:
 
 
 def random_model(bench: MaskPoseBench) -> DanceTogetherModel:
-    """A small DanceTogether with random weights (two UNet levels, 8x VAE, 64-wide conditioning)."""
-    from diffusers import AutoencoderKLTemporalDecoder
-    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    torch.manual_seed(0)
-    unet = build_unet({
-        "block_out_channels": [64, 128], "down_block_types": ["CrossAttnDownBlockSpatioTemporal",
-                                                              "DownBlockSpatioTemporal"],
-        "up_block_types": ["UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"], "num_attention_heads": [2, 4],
-        "cross_attention_dim": WIDTH, "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 24,
-        "layers_per_block": 1, "in_channels": 8, "out_channels": 4, "num_frames": 16})
-    vae = AutoencoderKLTemporalDecoder(block_out_channels=[32] * 4, down_block_types=["DownEncoderBlock2D"] * 4,
-                                       layers_per_block=1, latent_channels=4)
-    clip = CLIPVisionModelWithProjection(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                                          num_attention_heads=2, image_size=32, patch_size=16,
-                                                          projection_dim=WIDTH))
-    parts = DanceTogetherModel(unet, MaskPoseAdapter(MaskPoseConfig(channels=64, people=bench.people)),
-                               FaceIdEncoder(FaceEncoderConfig(width=WIDTH, clip_dim=WIDTH, depth=1, ff_mult=2)),
-                               vae, clip)
+    """A small DanceTogether with random weights: the tiny fresh networks with a wider UNet (64, 128)."""
+    unet = {**TINY_UNET, "block_out_channels": [64, 128]}
+    parts = new_dance_together({"unet": unet, "people": bench.people})
     for module in (parts.unet, parts.adapter, parts.face_encoder, parts.vae, parts.image_encoder):
         module.to(bench.device).eval().requires_grad_(False)
     return parts
@@ -117,6 +118,22 @@ def sampler_overhead(bench: MaskPoseBench = MaskPoseBench(), frames: int = 20, r
                    sync=cuda_sync(bench.device), clock=WALL if cuda else CPU)
 
 
+def preparation(bench: MaskPoseBench = MaskPoseBench(), frames: int = 20, repeats: int = 5) -> Samples:
+    """The sampler's once-per-video work alone: CLIP and face tokens, MaskPose features, the reference latent."""
+    one_thread()
+    model, video = random_model(bench), random_video(bench, frames)
+    settings = bench.settings()
+
+    @torch.no_grad()
+    def prepare() -> None:
+        clip = clip_image_tokens(model.image_encoder, video.reference)
+        model.face_encoder.encode_people(video.faces[None], clip)
+        adapter_features(model, video)
+        encode_reference(model.vae, video.reference, settings.noise_aug, settings.seed)
+
+    return measure("once per video", prepare, repeats=repeats, sync=cuda_sync(bench.device))
+
+
 def _peak(bench: MaskPoseBench, frames: int) -> int:
     one_thread()
     model, video = random_model(bench), random_video(bench, frames)
@@ -154,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     timing = sampler_overhead(bench, args.frames, args.repeats)
     print(f"{len(unet_calls(bench, args.frames))} UNet calls per run ({args.frames} frames, {args.steps} steps)")
     print(timing.report("sampler / bare UNet forwards", OVERHEAD_LIMIT))
+    once = preparation(bench, args.frames, args.repeats)
+    clock = WALL if bench.device.startswith("cuda") else CPU
+    loop = (timing.candidate.stats(clock)[1] - once.stats(clock)[1]) / timing.baseline.stats(clock)[1]
+    print(once.line())
+    print(f"without the once-per-video work (which does not grow with steps): {loop:.3f}x the bare forwards")
     if args.memory_frames:
         memory_bench = MaskPoseBench(args.size[0], args.size[1], steps=1, device=args.device)
         print(memory_report(memory_vs_frames(memory_bench, tuple(args.memory_frames))))

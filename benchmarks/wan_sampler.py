@@ -12,7 +12,6 @@ Run: ``python -m choreograph.benchmarks.wan_sampler`` (or ``python -m choreograp
 """
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass
 
 import torch
@@ -23,7 +22,7 @@ from ..core.models.wan_loader import build_wan
 from ..core.sampling.scail2 import Scail2Video, generate_scail2, sample_scail2
 from ..core.sampling.solvers import FlowSettings
 from ..core.sampling.wan_prompt import WanPrompt
-from .timing import CPU, WALL, Comparison, compare, cuda_sync, max_rss, one_thread
+from .timing import CPU, WALL, Comparison, compare, cuda_sync, in_fresh_process, max_rss, one_thread
 
 
 @dataclass(frozen=True)
@@ -38,18 +37,28 @@ class BenchConfig:
     guidance: float = 5.0
     solver: str = "unipc"
     device: str = "cpu"
+    head_dim: int = 128
+    text_dim: int = 64
+    image_tokens: bool = True  # CLIP image tokens and the image cross-attention branch
+
+
+# The shipped demo model's network (training/configs/demo_scail2.yaml) at its 64² size, cfg 1, no CLIP branch.
+DEMO = BenchConfig(dim=128, layers=4, height=64, width=64, steps=4, guidance=1.0, head_dim=32, text_dim=32,
+                   image_tokens=False)
 
 
 def _model(cfg: BenchConfig) -> torch.nn.Module:
     arch = WanArch(variant=SCAIL2, dim=cfg.dim, in_channels=20, out_channels=16, num_layers=cfg.layers,
-                   ffn_dim=2 * cfg.dim, text_dim=64, freq_dim=64, patch_size=(1, 2, 2), cross_attn_norm=True,
-                   image_dim=64, pos_embed_seq_len=None, mask_channels=28)
+                   ffn_dim=2 * cfg.dim, text_dim=cfg.text_dim, freq_dim=64, patch_size=(1, 2, 2),
+                   cross_attn_norm=True, image_dim=64 if cfg.image_tokens else None, pos_embed_seq_len=None,
+                   mask_channels=28, head_dim=cfg.head_dim)
     torch.manual_seed(0)
     return build_wan(arch).eval().to(cfg.device)
 
 
-def _prompt() -> WanPrompt:
-    return WanPrompt(torch.randn(1, 16, 64), torch.zeros(1, 4, 64), torch.randn(1, 257, 64))
+def _prompt(cfg: BenchConfig = BenchConfig()) -> WanPrompt:
+    image = torch.randn(1, 257, 64) if cfg.image_tokens else None
+    return WanPrompt(torch.randn(1, 16, cfg.text_dim), torch.zeros(1, 4, cfg.text_dim), image)
 
 
 def _context(cfg: BenchConfig, latent_frames: int) -> Scail2Context:
@@ -65,7 +74,7 @@ OVERHEAD_LIMIT = 1.05  # sampler time ≤ 1.05 × the bare forwards
 def sampler_overhead(cfg: BenchConfig = BenchConfig(), latent_frames: int = 5, repeats: int = 5) -> Comparison:
     """The sampler against the bare forwards it makes (same config, same number of calls), interleaved."""
     one_thread()
-    model, prompt, ctx = _model(cfg), _prompt(), _context(cfg, latent_frames)
+    model, prompt, ctx = _model(cfg), _prompt(cfg), _context(cfg, latent_frames)
     settings = FlowSettings(cfg.steps, 5.0, cfg.guidance, cfg.solver, 0)
     calls = forward_calls(cfg)
     x = torch.randn(1, 16, latent_frames, cfg.height // 8, cfg.width // 8, device=cfg.device)
@@ -85,12 +94,24 @@ def sampler_overhead(cfg: BenchConfig = BenchConfig(), latent_frames: int = 5, r
                    clock=WALL if cuda else CPU)
 
 
+def conditioning_gain(cfg: BenchConfig = DEMO, latent_frames: int = 3, repeats: int = 5) -> Comparison:
+    """The sampler with conditioning embedded once per segment against embedding it in every model call
+    (identical outputs; interleaved in one process)."""
+    one_thread()
+    model, prompt, ctx = _model(cfg), _prompt(cfg), _context(cfg, latent_frames)
+    settings = FlowSettings(cfg.steps, 5.0, cfg.guidance, cfg.solver, 0)
+    cuda = cfg.device.startswith("cuda")
+    return compare(("embedded every call", lambda: sample_scail2(model, ctx, prompt, settings, embed_once=False)),
+                   ("embedded once", lambda: sample_scail2(model, ctx, prompt, settings, embed_once=True)),
+                   repeats=repeats, sync=cuda_sync(cfg.device), clock=WALL if cuda else CPU)
+
+
 def forward_calls(cfg: BenchConfig) -> int:
     """Network calls one sampling run makes: one per step, two with classifier-free guidance."""
     return cfg.steps * (1 if cfg.guidance == 1.0 else 2)
 
 
-def _long_video_peak(cfg: BenchConfig, frames: int, segment: int, queue) -> None:
+def _long_video_peak(cfg: BenchConfig, frames: int, segment: int) -> tuple[int, int]:
     from diffusers import AutoencoderKLWan
 
     from ..core.models.wan_vae import WanVideoCodec
@@ -106,9 +127,9 @@ def _long_video_peak(cfg: BenchConfig, frames: int, segment: int, queue) -> None
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated() if cuda else max_rss()
-    generate_scail2(model, codec, video, _prompt(), FlowSettings(1, 5.0, cfg.guidance, cfg.solver, 0),
+    generate_scail2(model, codec, video, _prompt(cfg), FlowSettings(1, 5.0, cfg.guidance, cfg.solver, 0),
                     segment=segment, history=5)
-    queue.put((before, torch.cuda.max_memory_allocated() if cuda else max_rss()))
+    return before, torch.cuda.max_memory_allocated() if cuda else max_rss()
 
 
 def long_video_memory(cfg: BenchConfig = BenchConfig(), short: int = 17, long: int = 65, segment: int = 17
@@ -118,14 +139,7 @@ def long_video_memory(cfg: BenchConfig = BenchConfig(), short: int = 17, long: i
     ``ratio`` compares whole-process peaks (on a CPU these include the O(frames) input and output videos);
     ``generation_ratio`` compares only what generating added above the loaded model and inputs.
     """
-    ctx = multiprocessing.get_context("spawn")
-    peaks = {}
-    for frames in (short, long):
-        queue = ctx.Queue()
-        process = ctx.Process(target=_long_video_peak, args=(cfg, frames, segment, queue))
-        process.start()
-        peaks[frames] = queue.get()
-        process.join()
+    peaks = {frames: in_fresh_process(_long_video_peak, cfg, frames, segment) for frames in (short, long)}
     (base_s, peak_s), (base_l, peak_l) = peaks[short], peaks[long]
     return {"peak_short": peak_s, "peak_long": peak_l, "ratio": peak_l / peak_s,
             "generation_ratio": (peak_l - base_l) / max(peak_s - base_s, 1)}
@@ -153,6 +167,11 @@ def run(args) -> int:
     print(f"{forward_calls(cfg)} forward calls per run, dim {cfg.dim}, {cfg.layers} layers, {cfg.height}x{cfg.width}")
     print(timing.report("sampler / bare forwards", OVERHEAD_LIMIT))
     result = {"timing": {"ratio": timing.ratio, "ratios": timing.ratios, "verdict": timing.verdict(OVERHEAD_LIMIT)}}
+    gain = conditioning_gain(DEMO, repeats=args.repeats)
+    print(f"demo model ({DEMO.dim} wide, {DEMO.layers} blocks, {DEMO.height}x{DEMO.width}, 9 frames, "
+          f"{DEMO.steps} steps): conditioning embedded once per segment vs in every call (identical outputs)")
+    print(gain.report("embedded once / every call"))
+    result["conditioning_once"] = {"ratio": gain.ratio, "ratios": gain.ratios}
     if not args.skip_memory:
         memory = long_video_memory(cfg)
         print(f"peak memory 17 frames {memory['peak_short'] / 2**20:.0f} MiB, 65 frames "

@@ -90,7 +90,10 @@ def set_headless_directory(kind: str, path: str | os.PathLike) -> None:
 
 
 def allow_paths_outside(enabled: bool) -> None:
-    """Headless ``run --allow-any-path`` only: file inputs may name any path. Ignored inside ComfyUI."""
+    """Headless ``run --allow-any-path`` only: file inputs may name any path. Ignored inside ComfyUI.
+
+    Kept in ``_headless_dirs`` (under a key no folder kind uses), so resetting the headless folders (the tests'
+    fixture does) also turns it off; every local ``run`` sets it explicitly."""
     _headless_dirs.pop("allow_outside", None)
     if enabled:
         _headless_dirs["allow_outside"] = Path("/")

@@ -25,8 +25,8 @@ from diffusers.models.transformers.transformer_wan import WanTransformer3DModel
 from torch import nn
 
 from .rope import POOL_AVERAGE, Offset, ShiftedWanRope, positions, stack_groups
-from .wan_forward import (NATIVE, OFFICIAL, check_compat, cross_context, head, pad_circular, patch_tokens,
-                          run_blocks, time_conditions, unpatchify, use_split_cross_attention)
+from .wan_forward import (NATIVE, OFFICIAL, CrossContext, check_compat, cross_context, head, pad_circular,
+                          patch_tokens, run_blocks, time_conditions, unpatchify, use_split_cross_attention)
 
 ANIMATION = "animation"
 REPLACEMENT = "replacement"
@@ -306,7 +306,8 @@ class Scail2Transformer(WanTransformer3DModel):
         groups = [g for g in (references, video, driving) if g is not None]
         tokens = torch.cat([g.tokens for g in groups], dim=1) if len(groups) > 1 else video.tokens
         temb, proj = time_conditions(self, timestep, tokens.dtype, compat)
-        cross = cross_context(self, text.to(tokens.dtype), None if image is None else image.to(tokens.dtype), compat)
+        cross = text if isinstance(text, CrossContext) else cross_context(  # embedded already (once per segment)
+            self, text.to(tokens.dtype), None if image is None else image.to(tokens.dtype), compat)
         tokens = run_blocks(self, tokens, cross, proj, phasors)
         start = 0 if references is None else references.count
         out = head(self, tokens[:, start:start + video.count], temb)

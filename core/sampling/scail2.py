@@ -18,6 +18,7 @@ from ..models.scail2 import ANIMATION, REPLACEMENT, Scail2Context, Scail2Transfo
 from ..models.wan_forward import COMPATS, NATIVE, OFFICIAL
 from ..progress import Progress, no_progress
 from .loop import VideoCodec, clean_history, denoise, seeded_noise
+from .scail2_conditioning import SegmentConditioning
 from .segments import HISTORY_FRAMES, SEGMENT_FRAMES, Segment, generate_segments, plan_segments
 from .solvers import FlowSettings
 from .wan_prompt import WanPrompt
@@ -55,11 +56,14 @@ def model_dtype(model: torch.nn.Module) -> torch.dtype:
 
 
 def sample_scail2(model: Scail2Transformer, context: Scail2Context, prompt: WanPrompt, settings: FlowSettings,
-                  history: torch.Tensor | None = None, progress: Progress = no_progress) -> torch.Tensor:
+                  history: torch.Tensor | None = None, progress: Progress = no_progress,
+                  embed_once: bool = True) -> torch.Tensor:
     """Denoise one segment; returns the normalised video latent ``(B, 16, F, h, w)``.
 
     ``history`` ``(B, 16, k, h, w)``: clean latents of the first k frames (the previous segment's tail). In the
-    native mode the text is used as given (native ComfyUI does not pad it to 512 tokens).
+    native mode the text is used as given (native ComfyUI does not pad it to 512 tokens). ``embed_once``: embed
+    the conditioning that does not change across steps once (``SegmentConditioning``; bit-identical), instead of
+    in every model call.
     """
     device, dtype = model.patch_embedding.weight.device, model_dtype(model)
     shape = (context.driving.shape[0], LATENT_CHANNELS, context.driving.shape[2], *_latent_hw(context))
@@ -69,7 +73,12 @@ def sample_scail2(model: Scail2Transformer, context: Scail2Context, prompt: WanP
     pad = context.compat == OFFICIAL
     texts = {flag: prompt.text(flag, device, dtype, pad=pad) for flag in (True, False)}
 
+    branches = {flag: text for flag, text in texts.items() if flag or settings.guidance != 1.0}
+    conditioning = SegmentConditioning.embed(model, context, shape, branches, image) if embed_once else None
+
     def predict(sample: torch.Tensor, timestep: torch.Tensor, positive: bool) -> torch.Tensor:
+        if conditioning is not None:
+            return conditioning.predict(model, sample.to(dtype), timestep, positive).float()
         with torch.no_grad():
             return model(sample.to(dtype), timestep, texts[positive], image, context=context).float()
 

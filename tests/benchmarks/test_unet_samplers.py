@@ -33,3 +33,5 @@ def test_maskpose_bare_forwards_match_the_sampler_calls():
     assert len(calls) == len(maskpose.unet_calls(bench, 20)) == 1 * 2 * 2  # steps × tiles × branches
     result = maskpose.sampler_overhead(bench, frames=20, repeats=1)
     assert result.candidate.repeats == 1 and result.verdict(1.05) == "no verdict"
+    once = maskpose.preparation(bench, frames=20, repeats=1)  # the per-video part of the sampler's extra cost
+    assert 0 < once.cpu[0] < result.candidate.cpu[0]

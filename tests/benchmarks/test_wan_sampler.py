@@ -15,3 +15,11 @@ def test_overhead_compares_equal_numbers_of_forwards(capsys):
                  "--repeats", "1", "--skip-memory"]) == 0
     out = capsys.readouterr().out
     assert "cpu" in out and "wall" in out and "no verdict" in out  # one repeat never allows a verdict
+
+
+def test_conditioning_gain_compares_the_two_sampler_paths():
+    from choreograph.benchmarks.wan_sampler import DEMO, conditioning_gain
+
+    result = conditioning_gain(DEMO, latent_frames=2, repeats=1)
+    assert result.baseline.label == "embedded every call" and result.candidate.label == "embedded once"
+    assert result.ratio > 0 and result.verdict(1.0) == "no verdict"  # one repeat never earns a verdict

@@ -64,6 +64,9 @@ def test_a_run_in_the_frontend_shows_every_output_nodes_result(server, page, tmp
 def _load_graph(page, workflow: dict) -> None:
     """Load the workflow, and again if the frontend's own start-up (restoring the last tab) replaced it."""
     expected = sorted((str(n["id"]), n["type"]) for n in workflow["nodes"])
+    types = sorted({n["type"] for n in workflow["nodes"]})
+    page.wait_for(f"{json.dumps(types)}.every(t => window.LiteGraph?.registered_node_types?.[t])", 180,
+                  "the frontend did not register the workflow's node types")  # slow /object_info under load
     shown = f"{APP}.graph.nodes.map(n => [String(n.id), n.type])"
     for _ in range(10):
         page.evaluate(f"{APP}.loadGraphData({json.dumps(workflow)}).then(() => true)")
