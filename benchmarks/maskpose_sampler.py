@@ -18,16 +18,16 @@ from dataclasses import dataclass
 import torch
 
 from ..core.models.stable_animator.fresh import TINY_UNET, new_dance_together
-from ..core.models.stable_animator.generate import (
+from ..core.models.stable_animator.loader import DanceTogetherModel
+from ..core.models.stable_animator.unet import denoise_step
+from ..core.sampling.edm import SvdSettings
+from ..core.sampling.stable_animator import (
     MaskPoseVideo,
     adapter_features,
     clip_image_tokens,
     encode_reference,
     generate_latents,
 )
-from ..core.models.stable_animator.loader import DanceTogetherModel
-from ..core.models.stable_animator.unet import denoise_step
-from ..core.sampling.edm import SvdSettings
 from ..core.sampling.tiles import plan_tiles
 from .timing import (
     CPU,

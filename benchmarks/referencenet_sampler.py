@@ -19,7 +19,7 @@ import torch
 
 from ..core.models.animate_anyone.config import SD15, TINY, AnimateAnyoneConfig
 from ..core.models.animate_anyone.loader import new_models
-from ..core.models.animate_anyone.sampler import added_after_conv_in, encode_reference, sample_video
+from ..core.sampling.animate_anyone import added_after_conv_in, encode_reference, sample_video
 from ..core.sampling.context_windows import ContextSchedule, context_windows
 from ..core.sampling.ddim import DdimSettings
 from .timing import CPU, WALL, Comparison, compare, cuda_sync, in_fresh_process, max_rss, mib, one_thread

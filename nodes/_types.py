@@ -12,4 +12,4 @@ WAN_MODELS = "CHOREO_WAN_MODELS"  # core.models.wan_loader.WanModels (transforme
 WAN_PROMPT = "CHOREO_WAN_PROMPT"  # core.sampling.wan_prompt.WanPrompt
 DANCE_TOGETHER_MODEL = "CHOREO_DANCE_TOGETHER_MODEL"  # core.models.stable_animator.loader.DanceTogetherModel
 ANIMATE_ANYONE_MODEL = "CHOREO_ANIMATE_ANYONE_MODEL"  # core.models.animate_anyone.loader.AnimateAnyoneModels
-REFERENCE_BANK = "CHOREO_REFERENCE_BANK"  # core.models.animate_anyone.sampler.ReferenceEncoding
+REFERENCE_BANK = "CHOREO_REFERENCE_BANK"  # core.sampling.animate_anyone.ReferenceEncoding

@@ -15,10 +15,10 @@ from ..core.faces.arcface import ArcFace, embed_faces
 from ..core.faces.embeds import FaceEmbeds
 from ..core.models.cache import cached, file_stamp
 from ..core.models.loading import DtypePolicy
-from ..core.models.stable_animator.generate import MaskPoseVideo, decode_latents, generate_latents
 from ..core.models.stable_animator.loader import DanceTogetherModel, load_dance_together
 from ..core.pose.sequence import PoseSequence
 from ..core.sampling.edm import SvdSettings
+from ..core.sampling.stable_animator import MaskPoseVideo, decode_latents, generate_latents
 from ..core.sampling.tiles import TILE_FRAMES, TILE_OVERLAP
 from . import _inputs as I
 from ._host import model_file_names, progress_bar, resolve_input_path

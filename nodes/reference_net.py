@@ -14,16 +14,16 @@ from ..core.errors import InputError
 from ..core.models.animate_anyone import img
 from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, AnimateAnyoneModels, load_animate_anyone
 from ..core.models.animate_anyone.reference_ieg import render_reference_ieg
-from ..core.models.animate_anyone.sampler import (
+from ..core.models.cache import cached, file_stamp
+from ..core.pose.sequence import PoseSequence
+from ..core.render.masks import IdentityMasks
+from ..core.sampling.animate_anyone import (
     MatchingDiagnostic,
     ReferenceEncoding,
     sample_video,
     vae_decode,
 )
-from ..core.models.animate_anyone.sampler import encode_reference as encode
-from ..core.models.cache import cached, file_stamp
-from ..core.pose.sequence import PoseSequence
-from ..core.render.masks import IdentityMasks
+from ..core.sampling.animate_anyone import encode_reference as encode
 from ..core.sampling.context_windows import CONTEXT_FRAMES, CONTEXT_OVERLAP, ContextSchedule
 from ..core.sampling.ddim import DdimSettings
 from . import _inputs as I

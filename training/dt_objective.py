@@ -22,7 +22,7 @@ from torch import nn
 from ..core.errors import InputError
 from ..core.losses import masked_reconstruction as mr
 from ..core.models.loading import DtypePolicy
-from ..core.models.stable_animator.generate import clip_image_tokens, encode_reference
+from ..core.sampling.stable_animator import clip_image_tokens, encode_reference
 from ..core.models.stable_animator.fresh import new_dance_together
 from ..core.models.stable_animator.loader import DanceTogetherModel, load_dance_together
 from ..core.models.stable_animator.mask_pose import pad_absent_people

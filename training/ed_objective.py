@@ -31,7 +31,7 @@ from ..core.models.animate_anyone.config import AnimateAnyoneConfig
 from ..core.models.animate_anyone.export import save_release
 from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone, new_models
 from ..core.models.animate_anyone.reference_attention import ReferenceBank
-from ..core.models.animate_anyone.sampler import added_after_conv_in, clip_pixels, vae_encode
+from ..core.sampling.animate_anyone import added_after_conv_in, clip_pixels, vae_encode
 from .config import Config
 from .dataset import Clip
 from .ed_batch import EdSample, collate_ed, ed_sample

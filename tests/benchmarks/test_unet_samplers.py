@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from choreograph.benchmarks import maskpose_sampler as maskpose
 from choreograph.benchmarks import referencenet_sampler as referencenet
-from choreograph.core.models.animate_anyone.sampler import sample_video
-from choreograph.core.models.stable_animator.generate import generate_latents
+from choreograph.core.sampling.animate_anyone import sample_video
+from choreograph.core.sampling.stable_animator import generate_latents
 
 
 def _counting(module: torch.nn.Module) -> list[int]:

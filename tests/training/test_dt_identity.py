@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 from _support import load_helper
-from choreograph.core.models.stable_animator.generate import clip_image_tokens
+from choreograph.core.sampling.stable_animator import clip_image_tokens
 from choreograph.core.models.stable_animator.unet import denoise_step
 from choreograph.training.config import load_config
 from choreograph.training.dataset import Clip

@@ -16,7 +16,7 @@ from _support import load_helper
 from choreograph.core.models.animate_anyone.config import config_from_moore
 from choreograph.core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone
 from choreograph.core.models.animate_anyone.reference_attention import ReferenceBank
-from choreograph.core.models.animate_anyone.sampler import (
+from choreograph.core.sampling.animate_anyone import (
     ReferenceOptions,
     denoise_window,
     encode_reference,

@@ -95,7 +95,7 @@ def test_missing_motion_keys_are_listed(saved, tmp_path):
 
 
 def test_loaded_models_give_the_same_bank(saved, loaded, make_images):
-    from choreograph.core.models.animate_anyone.sampler import encode_reference
+    from choreograph.core.sampling.animate_anyone import encode_reference
 
     models, _ = saved
     ref, ieg = make_images(1, 0)[0], make_images(1, 1)[0]

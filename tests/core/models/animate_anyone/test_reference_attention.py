@@ -9,7 +9,7 @@ from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone import img
 from choreograph.core.models.animate_anyone.config import SD15, TINY
 from choreograph.core.models.animate_anyone.reference_attention import ReferenceBank, ReferenceReader
-from choreograph.core.models.animate_anyone.sampler import encode_reference
+from choreograph.core.sampling.animate_anyone import encode_reference
 from diffusers.models.attention_processor import Attention
 
 

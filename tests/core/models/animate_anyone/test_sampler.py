@@ -6,7 +6,7 @@ import torch
 from choreograph.core.errors import InputError
 from choreograph.core.models.animate_anyone import img
 from choreograph.core.models.animate_anyone.config import TINY
-from choreograph.core.models.animate_anyone.sampler import (
+from choreograph.core.sampling.animate_anyone import (
     MatchingDiagnostic,
     encode_reference,
     sample_video,
@@ -118,7 +118,7 @@ def test_peak_memory_stays_flat_as_the_clip_grows():
 def test_pose_guider_runs_once_per_clip_and_gives_the_per_window_result(models, encoding, monkeypatch):
     """Issue 19: the PoseGuider is per frame, so running it once per clip (not per window, step and CFG branch)
     must not change a single bit of the result."""
-    from choreograph.core.models.animate_anyone import sampler
+    from choreograph.core.sampling import animate_anyone as sampler
 
     poses = torch.rand(5, 16, 16, 3, generator=torch.Generator().manual_seed(3))
     settings, schedule = DdimSettings(steps=3, guidance=2.5, seed=1), ContextSchedule(frames=3, overlap=1)

@@ -6,7 +6,7 @@ import torch
 
 from choreograph.core.errors import InputError
 from choreograph.core.models.loading import DtypePolicy
-from choreograph.core.models.stable_animator.generate import (MaskPoseVideo, adapter_features, decode_latents,
+from choreograph.core.sampling.stable_animator import (MaskPoseVideo, adapter_features, decode_latents,
                                                               generate_latents)
 from choreograph.core.models.stable_animator.loader import DanceTogetherModel, load_dance_together
 from choreograph.core.sampling.edm import SvdSettings

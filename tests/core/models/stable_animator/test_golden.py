@@ -15,7 +15,7 @@ import pytest
 import torch
 from _support import load_helper
 from choreograph.core.models.loading import DtypePolicy
-from choreograph.core.models.stable_animator.generate import clip_image_tokens, decode_latents, encode_reference
+from choreograph.core.sampling.stable_animator import clip_image_tokens, decode_latents, encode_reference
 from choreograph.core.models.stable_animator.loader import (
     load_adapter,
     load_face_encoder,

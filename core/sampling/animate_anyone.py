@@ -24,16 +24,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import InputError
-from ...progress import Progress, no_progress
-from ...sampling.context_windows import ContextSchedule, windowed_prediction
-from ...sampling.ddim import DdimSettings
-from ...sampling.loop import denoise, seeded_noise
-from . import img
-from .clip_input import CLIP_INPUT_MODES, CLIP_MEAN, CLIP_STD, clip_pixels  # noqa: F401  (re-exported)
-from .config import LATENT_CHANNELS, VAE_SCALE
-from .loader import AnimateAnyoneModels
-from .reference_attention import ReferenceBank
+from ..errors import InputError
+from ..models.animate_anyone import img
+from ..models.animate_anyone.clip_input import (  # noqa: F401  (re-exported)
+    CLIP_INPUT_MODES,
+    CLIP_MEAN,
+    CLIP_STD,
+    clip_pixels,
+)
+from ..models.animate_anyone.config import LATENT_CHANNELS, VAE_SCALE
+from ..models.animate_anyone.loader import AnimateAnyoneModels
+from ..models.animate_anyone.reference_attention import ReferenceBank
+from ..progress import Progress, no_progress
+from .context_windows import ContextSchedule, windowed_prediction
+from .ddim import DdimSettings
+from .loop import denoise, seeded_noise
 
 DECODE_CHUNK = 8
 DEFAULT_SETTINGS = DdimSettings()

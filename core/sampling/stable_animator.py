@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ...errors import InputError
-from ...progress import Progress, no_progress
-from ...sampling.edm import SvdSettings, sample_svd
-from ...sampling.loop import seeded_noise
-from .face_encoder import FACE_EMBEDDING_DIM
-from .loader import DanceTogetherModel
-from .mask_pose import pad_absent_people
-from .unet import denoise_step, downsample_factor
+from ..errors import InputError
+from ..models.stable_animator.face_encoder import FACE_EMBEDDING_DIM
+from ..models.stable_animator.loader import DanceTogetherModel
+from ..models.stable_animator.mask_pose import pad_absent_people
+from ..models.stable_animator.unet import denoise_step, downsample_factor
+from ..progress import Progress, no_progress
+from .edm import SvdSettings, sample_svd
+from .loop import seeded_noise
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
