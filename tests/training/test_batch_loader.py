@@ -23,7 +23,7 @@ def _same(a, b) -> bool:
 MAKER = partial(ed_batch, SampleOptions(1, 32, 32, swap_probability=0.5), 2)
 
 
-def _check(clips, workers: int, first: int = 1, last: int = 6) -> None:
+def assert_batches_match_unthreaded(clips, workers: int, first: int = 1, last: int = 6) -> None:
     with StepBatches(MAKER, clips, seed=7, rank=1, first=first, last=last, workers=workers, maker=MAKER) as batches:
         assert batches.processes == workers
         for step in range(first, last):
@@ -35,14 +35,14 @@ def _check(clips, workers: int, first: int = 1, last: int = 6) -> None:
 
 def test_worker_processes_build_exactly_the_unthreaded_batches(clips):
     assert not _same(MAKER(clips, step_generators(7, 1, 1)[0]), MAKER(clips, step_generators(7, 2, 1)[0]))
-    _check(clips, workers=0)
-    _check(clips, workers=1)
+    assert_batches_match_unthreaded(clips, workers=0)
+    assert_batches_match_unthreaded(clips, workers=1)
 
 
 @pytest.mark.slow
 def test_two_workers_and_a_resumed_run_get_the_same_batches(clips):
-    _check(clips, workers=2)
-    _check(clips, workers=2, first=4)  # a resumed run starts at its step with the same data
+    assert_batches_match_unthreaded(clips, workers=2)
+    assert_batches_match_unthreaded(clips, workers=2, first=4)  # a resumed run starts at its step with the same data
 
 
 def test_another_process_rank_gets_other_batches(clips):
