@@ -366,3 +366,14 @@ def _merge(base: dict, extra: dict) -> dict:
     for key, value in extra.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def trainable_parts(config: Config, allowed: tuple[str, ...], default: tuple[str, ...], backbone: str,
+                    hint: str) -> tuple[str, ...]:
+    """``model.trainable`` checked against a backbone's ``allowed`` parts (``default`` when unset)."""
+    parts = config.model.trainable or default
+    unknown = sorted(set(parts) - set(allowed))
+    if unknown or not parts:
+        raise InputError("model.trainable", f"{unknown or 'nothing'} is not a trainable {backbone} part",
+                         f"choose from {', '.join(allowed)} ({hint})")
+    return tuple(parts)

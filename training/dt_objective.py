@@ -30,7 +30,7 @@ from ..core.models.stable_animator.unet import denoise_step
 from ..core.render.skeleton import render_per_person
 from ..core.sampling.edm import SvdSettings
 from ..core.video.output_files import atomic_directory
-from .config import Config
+from .config import Config, trainable_parts
 from .dataset import Clip, resize_window
 from .face_vectors import clip_faces
 from .files import save_safetensors
@@ -90,13 +90,9 @@ def _load(config: Config) -> tuple[DanceTogetherModel, bool]:
 
 
 def trained_parts(config: Config) -> tuple[str, ...]:
-    """``model.trainable`` checked against ``TRAINABLE`` (default: all three, the paper's full fine-tuning)."""
-    parts = config.model.trainable or TRAINABLE
-    unknown = sorted(set(parts) - set(TRAINABLE))
-    if unknown or not parts:
-        raise InputError("model.trainable", f"{unknown or 'nothing'} is not a trainable DanceTogether part",
-                         f"choose from {', '.join(TRAINABLE)} (e.g. [adapter] for MaskPose on a frozen UNet)")
-    return tuple(parts)
+    """``model.trainable`` (default: all three, the paper's full fine-tuning)."""
+    return trainable_parts(config, TRAINABLE, TRAINABLE, "DanceTogether",
+                           "e.g. [adapter] for MaskPose on a frozen UNet")
 
 
 def dt_batch(options: SampleOptions, clips: list[Clip], rng: np.random.Generator) -> DtSample:

@@ -32,7 +32,7 @@ from ..core.models.animate_anyone.export import save_release
 from ..core.models.animate_anyone.loader import AnimateAnyoneFiles, load_animate_anyone, new_models
 from ..core.models.animate_anyone.reference_attention import ReferenceBank
 from ..core.sampling.animate_anyone import added_after_conv_in, clip_pixels, vae_encode
-from .config import Config
+from .config import Config, trainable_parts
 from .dataset import Clip
 from .ed_batch import EdSample, collate_ed, ed_sample
 from .scail2_batch import SampleOptions
@@ -70,13 +70,9 @@ def load_models(config: Config):
 
 
 def trained_parts(config: Config) -> tuple[str, ...]:
-    """``model.trainable`` checked against ``PARTS`` (default: stage 1)."""
-    parts = config.model.trainable or STAGE1
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-        raise InputError("model.trainable", f"{unknown or 'nothing'} is not a trainable EverybodyDance part",
-                         f"choose from {', '.join(PARTS)} (stage 1: the first four, stage 2: {MOTION})")
-    return tuple(parts)
+    """``model.trainable`` (default: stage 1)."""
+    return trainable_parts(config, PARTS, STAGE1, "EverybodyDance",
+                           f"stage 1: the first four, stage 2: {MOTION}")
 
 
 def ed_batch(options: SampleOptions, batch_size: int, clips: list[Clip], rng: np.random.Generator,
