@@ -1,6 +1,7 @@
 """The YAML config: typed, validated, paths relative to the file, clear errors before training."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,17 @@ def test_shipped_tiny_configs_load():
     assert config.train.method == "lora" and config.data.synthetic is not None
     config = load_config(REPO / "training" / "configs" / "tiny_everybody_dance.yaml")
     assert config.model.backbone == "everybody_dance" and config.model.animate_anyone["layers_per_block"] == 1
+
+
+def test_trainable_parts_default_and_refuse_unknown_parts():
+    from choreograph.training.dt_objective import TRAINABLE
+    from choreograph.training.dt_objective import trained_parts as dt_parts
+    from choreograph.training.ed_objective import MOTION, STAGE1
+    from choreograph.training.ed_objective import trained_parts as ed_parts
+
+    config = load_config(REPO / "training" / "configs" / "tiny_everybody_dance.yaml")
+    assert ed_parts(config) == tuple(STAGE1) and dt_parts(config) == tuple(TRAINABLE)
+    stage2 = dataclasses.replace(config, model=dataclasses.replace(config.model, trainable=(MOTION,)))
+    assert ed_parts(stage2) == (MOTION,)
+    with pytest.raises(InputError, match="model.trainable.*not a trainable DanceTogether part"):
+        dt_parts(stage2)
