@@ -172,7 +172,11 @@ def slot_colour_image(masks: np.ndarray, slots: list[int] | tuple[int, ...],
 
 def as_colour_video(video: np.ndarray | torch.Tensor, input_name: str) -> np.ndarray:
     """Accept ``(T, H, W, C≥3)`` or one ``(H, W, C)`` image, uint8 or float 0..1 (numpy or torch)."""
-    v = video.detach().cpu().numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu()
+        v = (video if video.dtype == torch.uint8 else video.float()).numpy()  # bf16/fp16 have no numpy dtype
+    else:
+        v = np.asarray(video)
     if v.ndim == 3:
         v = v[None]
     if v.ndim != 4 or v.shape[-1] < 3:
@@ -266,13 +270,17 @@ def to_native_layout(mask28: torch.Tensor) -> torch.Tensor:
     return mask28.permute(1, 0, 2, 3).unsqueeze(0)
 
 
-def _white_fraction(video: np.ndarray) -> float:
-    return float((colour_codes(video[:: max(1, len(video) // 8)]) == 7).mean())
+def _white_fraction(video: np.ndarray | torch.Tensor, input_name: str) -> float:
+    """Share of white pixels in at most ~8 evenly spaced frames, sampled before any conversion, so a long video
+    (uint8 or float, numpy or torch) is never copied whole for this check."""
+    frames = video if video.ndim == 4 else video[None]
+    sample = as_colour_video(frames[:: max(1, len(frames) // 8)], input_name)
+    return float((colour_codes(sample) == 7).mean())
 
 
-def check_background(video: np.ndarray, mode: str, input_name: str) -> None:
+def check_background(video: np.ndarray | torch.Tensor, mode: str, input_name: str) -> None:
     """Refuse a driving colour-mask video whose background contradicts the mode (a silent conditioning error)."""
-    white = _white_fraction(video)
+    white = _white_fraction(video, input_name)
     if mode == "animation" and white > 0.5:
         raise InputError(input_name, f"{white:.0%} of it is white (the replacement-mode environment switch)",
                          "render the mask in animation mode (black background) or set mode to replacement")
@@ -281,10 +289,11 @@ def check_background(video: np.ndarray, mode: str, input_name: str) -> None:
                          "render the mask in replacement mode (white background) or set mode to animation")
 
 
-def check_reference_background(image: np.ndarray, mode: str, input_name: str = "reference_image_mask") -> None:
+def check_reference_background(image: np.ndarray | torch.Tensor, mode: str,
+                               input_name: str = "reference_image_mask") -> None:
     """Refuse a reference colour mask whose background contradicts the mode: SCAIL-2 was trained with a white
     reference background in animation (keep the reference's scene) and a black one in replacement."""
-    white = _white_fraction(image)
+    white = _white_fraction(image, input_name)
     if mode == "animation" and white == 0.0:
         raise InputError(input_name, "has no white background; in animation mode SCAIL-2 expects the reference "
                          "mask on white (official convention), black tells it to drop the reference's scene",

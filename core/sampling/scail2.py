@@ -155,11 +155,10 @@ class Scail2Video:
 
         if self.compat != OFFICIAL:
             return
-        check_background(self.driving_colour_mask.float().cpu().numpy(), self.mode, "pose_video_mask")
-        check_reference_background(self.reference_colour_mask.float().cpu().numpy(), self.mode)
+        check_background(self.driving_colour_mask, self.mode, "pose_video_mask")
+        check_reference_background(self.reference_colour_mask, self.mode)
         if self.extra_reference_colour_masks is not None:
-            check_reference_background(self.extra_reference_colour_masks.float().cpu().numpy(), self.mode,
-                                       "extra_reference_masks")
+            check_reference_background(self.extra_reference_colour_masks, self.mode, "extra_reference_masks")
 
     def reference_pixels(self, image: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """The reference as encoded: native composites it on black by its mask in replacement mode

@@ -169,3 +169,21 @@ def test_a_clip_without_people_gives_background_only():
     identity = IdentityMap((), ())
     assert (colour_mask_video(masks, identity, poses, "replacement") == 255).all()
     assert driving_mask28_from_masks(masks, identity, poses, "replacement")[0::7].all()  # switch on everywhere
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.bfloat16])
+def test_background_checks_read_torch_masks_of_any_dtype(dtype):
+    from choreograph.core.conditioning.binding_slots import check_background, check_reference_background
+
+    black = torch.zeros(33, 16, 16, 3)
+    black[:, 4:12, 4:12] = torch.tensor(SLOT_RGB[0], dtype=torch.float32) / 255
+    white = 1 - black
+    scale = 255 if dtype == torch.uint8 else 1
+    as_dtype = lambda x: (x * scale).to(dtype)  # noqa: E731
+    check_background(as_dtype(black), "animation", "pose_video_mask")
+    check_background(as_dtype(white), "replacement", "pose_video_mask")
+    check_reference_background(as_dtype(white[0]), "animation")
+    with pytest.raises(InputError, match="pose_video_mask"):
+        check_background(as_dtype(white), "animation", "pose_video_mask")
+    with pytest.raises(InputError, match="reference_image_mask"):
+        check_reference_background(as_dtype(black[:1]), "animation")
