@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..errors import InputError
 from ..render.palette import NUM_SLOTS, SLOT_RGB
 from .binding_slots import (MODES, as_colour_video, colour_codes, driving_background, pooled_channels,
-                            reference_background)
+                            reference_background, to_native_layout)
 from .wan_grid import fold_time
 
 RESIZE_METHODS = ("bicubic", "area", "nearest-exact", "bilinear")
@@ -48,7 +48,7 @@ def center_resize(images: torch.Tensor, width: int, height: int, method: str) ->
 def extract_mask28(video: torch.Tensor | np.ndarray, input_name: str = "mask video") -> torch.Tensor:
     """Native ``_extract_mask_to_28ch``: colour-mask video ``(T = 4k+1, H, W, 3)`` → ``(1, F, 28, ⌈H/8⌉, ⌈W/8⌉)``."""
     codes = colour_codes(as_colour_video(video, input_name))
-    return fold_time(pooled_channels(codes), input_name).movedim(0, 1).unsqueeze(0)
+    return to_native_layout(fold_time(pooled_channels(codes), input_name))
 
 
 def driving_mask28_native(pose_video_mask: torch.Tensor, width: int, height: int) -> torch.Tensor:

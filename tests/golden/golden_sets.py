@@ -40,6 +40,12 @@ def tensors(folder: Path, name: str) -> dict[str, torch.Tensor]:
     return load_file(str(folder / name))
 
 
+def case_tensors(env: str, name: str, cases_json: str) -> dict[str, torch.Tensor]:
+    """The tensor file named by a set's case file (``tensor_file``)."""
+    folder = golden_dir(env, name)
+    return tensors(folder, read_json(folder, cases_json)["tensor_file"])
+
+
 def case_params(env: str, name: str, json_name: str, section: str | None = None) -> list:
     """``pytest.param(case, id=case name)`` for every case of a section; one skipped param without the set."""
     folder = golden_dir(env, name)

@@ -31,8 +31,7 @@ pytestmark = pytest.mark.golden
 
 @pytest.fixture(scope="module")
 def store():
-    folder = G.golden_dir(ENV, NAME)
-    return G.tensors(folder, G.read_json(folder, MASKS)["tensor_file"])
+    return G.case_tensors(ENV, NAME, MASKS)
 
 
 @pytest.mark.parametrize("mode", ["animation", "replacement"])

@@ -15,8 +15,7 @@ pytestmark = pytest.mark.golden
 
 @pytest.fixture(scope="module")
 def store():
-    folder = G.golden_dir(ENV, NAME)
-    return G.tensors(folder, G.read_json(folder, JSON)["tensor_file"])
+    return G.case_tensors(ENV, NAME, JSON)
 
 
 @pytest.mark.parametrize("case", G.case_params(ENV, NAME, JSON, "extract_28ch"))
