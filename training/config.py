@@ -122,6 +122,8 @@ class TrainConfig:
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
     warmup_steps: int = 0
+    decay_start: int | None = None  # from this step the rate falls linearly to decay_final × itself at `steps`
+    decay_final: float = 0.1
     grad_clip: float = 1.0
     mixed_precision: str = "no"
     checkpoint_every: int = 50
@@ -145,6 +147,7 @@ class FlowLossConfig:
     history_probability: float = 0.5  # chance of 2 clean history frames (SPEC §3.4)
     low_noise_probability: float = 0.0  # chance σ is drawn uniformly from (0, low_noise_max) instead (tiny latents)
     low_noise_max: float = 0.3
+    person_weight: float = 0.0  # extra weight of the flow error on people: W = 1 + person_weight·(person mask)
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,14 @@ def validate(config: Config) -> Config:
     if not 0 <= flow.low_noise_probability <= 1 or not 0 < flow.low_noise_max <= 1:
         raise InputError("config", "losses.flow.low_noise_probability / low_noise_max are outside 0..1",
                          "use a probability in 0..1 and a σ bound in (0, 1]")
+    train = config.train
+    if train.decay_start is not None and not (0 <= train.decay_start < train.steps and 0 <= train.decay_final <= 1):
+        raise InputError("config", f"train.decay_start={train.decay_start} / decay_final={train.decay_final} "
+                         f"do not fit train.steps={train.steps}",
+                         "start the decay before train.steps and give decay_final as a fraction in 0..1")
+    if not 0 <= flow.person_weight < 1000:
+        raise InputError("config", f"losses.flow.person_weight is {flow.person_weight}",
+                         "use 0 (plain SCAIL-2 loss) or a positive up-weighting of people, e.g. 4")
     return config
 
 

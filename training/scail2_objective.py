@@ -106,7 +106,10 @@ class Scail2Objective(nn.Module):
         if self.probe is not None:
             self.probe.clear()
         prediction = self.transformer(x_t, sigma * WAN_TIMESTEP_SCALE, text, image, context=context)
-        terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history)}
+        weight = None
+        if flow.person_weight > 0:
+            weight = fm.person_weight_map(batch.gen_masks, (h, w), flow.person_weight)
+        terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history, weight=weight)}
         terms["loss"] = terms["flow"]
         if self.probe is not None:
             scores = self.probe.scores(x0.shape, batch.gen_masks, batch.ref_masks, batch.match)

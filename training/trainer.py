@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..core.errors import InputError
 from .batch_loader import StepBatches, step_generators  # noqa: F401  (step_generators: part of the API)
 from .checkpoints import (latest_checkpoint, load_checkpoint, refuse_to_overwrite, save_checkpoint,
                           save_sharded_checkpoint)
-from .config import Config
+from .config import Config, TrainConfig
 from .dataset import Clip, list_clips
 from .distributed import gathered_state, is_sharded, make_accelerator, shard_on_cpu
 from .metrics_log import MetricsLog
@@ -64,9 +65,21 @@ def load_clips(config: Config, accelerator: Accelerator) -> list[Clip]:
     return clips
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the configured rate, then constant (SPEC §1.6/§3.5 recipes)."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0)
+def rate_factor(step: int, warmup: int, steps: int, decay_start: int | None, decay_final: float) -> float:
+    """Multiplier of the configured rate at ``step``: linear warm-up, constant (SPEC §1.6/§3.5 recipes), then
+    optionally a linear cool-down from ``decay_start`` to ``decay_final`` at ``steps`` (a model trained from
+    scratch settles its weights, so its samples carry less step-to-step noise)."""
+    factor = min(1.0, (step + 1) / warmup) if warmup else 1.0
+    if decay_start is not None and step >= decay_start:
+        done = min(1.0, (step - decay_start) / max(1, steps - decay_start))
+        factor *= 1.0 - (1.0 - decay_final) * done
+    return factor
+
+
+def _schedule(optimizer: torch.optim.Optimizer, train: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
+        rate_factor, warmup=train.warmup_steps, steps=train.steps, decay_start=train.decay_start,
+        decay_final=train.decay_final))
 
 
 def setup(config: Config) -> Run:
@@ -78,7 +91,7 @@ def setup(config: Config) -> Run:
     sharded_here = shard_on_cpu(accelerator, config, objective)  # before the optimizer sees the parameters
     params = [p for p in objective.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.train.learning_rate, weight_decay=config.train.weight_decay)
-    scheduler = _schedule(optimizer, config.train.warmup_steps)
+    scheduler = _schedule(optimizer, config.train)
     if sharded_here:
         model = objective
         optimizer, scheduler = accelerator.prepare(optimizer, scheduler)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from choreograph.core.errors import InputError
-from choreograph.core.losses.flow_matching import sample_sigma, with_low_noise
+from choreograph.core.losses.flow_matching import flow_matching_loss, person_weight_map, sample_sigma, with_low_noise
 from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.core.synth import make_scene
 from choreograph.training.checkpoints import latest_checkpoint
@@ -99,3 +99,25 @@ def test_low_noise_sampling_puts_mass_below_the_bound_and_is_a_no_op_at_zero():
     share = float((mixed < 0.3).float().mean())
     assert 0.4 < share < 0.7 and float(mixed.min()) > 0
     assert torch.equal(with_low_noise(base, torch.Generator().manual_seed(1), 0.0), base)
+
+
+def test_person_weight_up_weights_the_flow_error_on_people_only():
+    masks = torch.zeros(1, 3, 2, 128, 128)
+    masks[0, :, 0, 32:96, 16:48] = 1  # person 0 covers latent rows 4..11, columns 2..5
+    masks[0, :, 1, 32:96, 40:72] = 1  # person 1 overlaps person 0 in columns 5: the union counts once
+    weight = person_weight_map(masks, (16, 16), 4.0)
+    assert weight.shape == (1, 1, 3, 16, 16)
+    assert float(weight[0, 0, 0, 0, 0]) == 1.0 and float(weight[0, 0, 1, 8, 3]) == 5.0
+    assert float(weight[0, 0, 2, 8, 5]) == 5.0  # overlap: still 1 + 4, not 1 + 8
+    prediction, target = torch.zeros(1, 16, 3, 16, 16), torch.zeros(1, 16, 3, 16, 16)
+    background, person = prediction.clone(), prediction.clone()
+    background[..., 0, 0] = 1  # one wrong latent pixel in the background
+    person[..., 8, 3] = 1  # one wrong latent pixel on a person
+    plain = flow_matching_loss(person, target)
+    assert torch.isclose(flow_matching_loss(background, target, weight=weight), plain)
+    assert torch.isclose(flow_matching_loss(person, target, weight=weight), 5 * plain)
+
+
+def test_person_weight_is_validated(make_config):
+    with pytest.raises(InputError, match="person_weight"):
+        load_config(make_config(losses={"flow": {"person_weight": -1}}))

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
+from choreograph.core.errors import InputError
 from choreograph.core.models.loading import DtypePolicy
 from choreograph.core.models.lora import apply_loras
 from choreograph.core.models.wan_loader import load_wan_transformer
 from choreograph.training.__main__ import main
 from choreograph.training.checkpoints import latest_checkpoint
 from choreograph.training.config import load_config
-from choreograph.training.trainer import losses, make_batch, optimise, setup, step_generators, train
+from choreograph.training.trainer import losses, make_batch, optimise, rate_factor, setup, step_generators, train
 from safetensors.torch import load_file
 
 FLOAT = DtypePolicy(torch.float32)
@@ -140,3 +142,26 @@ def test_a_fresh_run_into_a_finished_run_is_refused_not_overwritten(make_config,
     before = exported.read_bytes()
     assert main([str(path)]) == 2
     assert "--resume" in capsys.readouterr().err and exported.read_bytes() == before
+
+
+def test_a_cool_down_lowers_the_rate_linearly_to_its_final_fraction_and_resumes_exactly(make_config, tmp_path):
+    assert rate_factor(0, 4, 20, None, 0.1) == 0.25 and rate_factor(19, 4, 20, None, 0.1) == 1.0
+    assert rate_factor(10, 4, 20, 10, 0.1) == 1.0 and abs(rate_factor(15, 4, 20, 10, 0.1) - 0.55) < 1e-12
+    assert abs(rate_factor(20, 4, 20, 10, 0.1) - 0.1) < 1e-12
+    cool = {"train": {"decay_start": 1, "decay_final": 0.2}}
+    straight = load_config(make_config(**cool), {"output_dir": str(tmp_path / "straight")})
+    split = load_config(make_config(**cool), {"output_dir": str(tmp_path / "split")})
+    train(straight)
+    train(split, stop_after=2)
+    train(split, resume=True)
+    a, b = _trainable(tmp_path / "straight"), _trainable(tmp_path / "split")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    header, *rows = (tmp_path / "split" / "metrics.csv").read_text().splitlines()
+    column = header.split(",").index("lr")
+    rates = [float(r.split(",")[column]) for r in rows]
+    assert rates[0] > rates[1] > rates[2]
+
+
+def test_a_cool_down_outside_the_run_is_refused(make_config):
+    with pytest.raises(InputError, match="decay_start"):
+        load_config(make_config(train={"decay_start": 10_000}))
