@@ -147,6 +147,7 @@ class FlowLossConfig:
     history_probability: float = 0.5  # chance of 2 clean history frames (SPEC §3.4)
     low_noise_probability: float = 0.0  # chance σ is drawn uniformly from (0, low_noise_max) instead (tiny latents)
     low_noise_max: float = 0.3
+    history_noise: float = 0.0  # clean history latents get noise σ_h ~ U(0, history_noise) (segment-chaining drift)
     person_weight: float = 0.0  # extra weight of the flow error on people: W = 1 + person_weight·(person mask)
 
 
@@ -314,6 +315,9 @@ def validate(config: Config) -> Config:
         raise InputError("config", f"train.decay_start={train.decay_start} / decay_final={train.decay_final} "
                          f"do not fit train.steps={train.steps}",
                          "start the decay before train.steps and give decay_final as a fraction in 0..1")
+    if not 0 <= flow.history_noise < 1:
+        raise InputError("config", f"losses.flow.history_noise is {flow.history_noise}",
+                         "use 0 (clean history) or a small noise level below 1, e.g. 0.1")
     if not 0 <= flow.person_weight < 1000:
         raise InputError("config", f"losses.flow.person_weight is {flow.person_weight}",
                          "use 0 (plain SCAIL-2 loss) or a positive up-weighting of people, e.g. 4")

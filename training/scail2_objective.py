@@ -99,8 +99,9 @@ class Scail2Objective(nn.Module):
         flow = self.config.losses.flow
         sigma = fm.sample_sigma(b, h * w // 4, generator)
         sigma = fm.with_low_noise(sigma, generator, flow.low_noise_probability, flow.low_noise_max).to(device)
-        history = fm.history_frame_count(generator, True, f, self.config.losses.flow.history_probability)
-        x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), x0, history)
+        history = fm.history_frame_count(generator, True, f, flow.history_probability)
+        given = fm.perturbed_history(x0, history, generator, flow.history_noise)
+        x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), given, history)
         context = dataclasses.replace(batch.context, history_frames=history)
         text, image = self.tokens(batch, device)
         if self.probe is not None:

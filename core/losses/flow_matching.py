@@ -77,6 +77,24 @@ def history_frame_count(generator: torch.Generator | None, can_have_history: boo
     return HISTORY_FRAMES
 
 
+def perturbed_history(x0: torch.Tensor, history_frames: int, generator: torch.Generator | None,
+                      max_sigma: float) -> torch.Tensor:
+    """``x0`` whose first ``history_frames`` latent frames carry a little noise, ``σ_h ~ U(0, max_sigma)`` per
+    sample (the network is not told σ_h).
+
+    Why: a long video is generated segment by segment, each continuing from frames the model drew itself; trained
+    only on perfect history, a small model copies every artefact forward and the errors pile up over the
+    segments. ``max_sigma`` 0 (or no history) draws nothing, so earlier runs stay bit-identical."""
+    if max_sigma <= 0 or history_frames == 0:
+        return x0
+    head = x0[:, :, :history_frames]
+    sigma = torch.rand(x0.shape[0], generator=generator) * max_sigma
+    noise = torch.randn(head.shape, generator=generator).to(x0.device)
+    out = x0.clone()
+    out[:, :, :history_frames] = noisy_latent(head, noise, sigma.to(x0.device))
+    return out
+
+
 def flow_matching_loss(prediction: torch.Tensor, target: torch.Tensor, history_frames: int = 0,
                        exclude: torch.Tensor | None = None, weight: torch.Tensor | None = None) -> torch.Tensor:
     """``mean((1−hist)(1−exclude) ⊙ W ⊙ (v̂ − u)²)`` normalised by *all* elements, as SCAIL-2's ``RFLoss`` does.

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 from choreograph.core.errors import InputError
-from choreograph.core.losses.flow_matching import flow_matching_loss, person_weight_map, sample_sigma, with_low_noise
+from choreograph.core.losses.flow_matching import (flow_matching_loss, person_weight_map, perturbed_history,
+                                                    sample_sigma, with_low_noise)
 from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.core.synth import make_scene
 from choreograph.training.checkpoints import latest_checkpoint
@@ -121,3 +122,13 @@ def test_person_weight_up_weights_the_flow_error_on_people_only():
 def test_person_weight_is_validated(make_config):
     with pytest.raises(InputError, match="person_weight"):
         load_config(make_config(losses={"flow": {"person_weight": -1}}))
+
+
+def test_history_noise_perturbs_only_the_history_frames_and_is_a_no_op_at_zero():
+    x0 = torch.randn(3, 16, 3, 4, 4)
+    same = perturbed_history(x0, 2, torch.Generator().manual_seed(0), 0.0)
+    assert same is x0 and perturbed_history(x0, 0, torch.Generator().manual_seed(0), 0.2) is x0
+    noisy = perturbed_history(x0, 2, torch.Generator().manual_seed(0), 0.2)
+    assert torch.equal(noisy[:, :, 2:], x0[:, :, 2:]) and not torch.equal(noisy[:, :, :2], x0[:, :, :2])
+    change = (noisy[:, :, :2] - x0[:, :, :2]).abs().amax(dim=(1, 2, 3, 4))
+    assert float(change.max()) < 0.2 * (float(x0.abs().max()) + 5)  # at most σ_h·|ε − x0|, σ_h ≤ 0.2
