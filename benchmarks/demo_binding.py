@@ -9,7 +9,12 @@ other person's (the two-way assignment), once
 
 * **one-step** at a high noise level (σ = 0.95 by default): the network's own guess of who wears what, where
   the noisy input still says almost nothing, and
-* **sampled**: a full Euler run (12 steps, shift 3, no history) of the window, as one sampler segment does.
+* **sampled**: a full Euler run (12 steps, shift 3, no history) of the window, as one sampler segment does,
+
+and it measures **reliance**: how much the network's x0 guess at that σ moves when each window gets another
+window's driving video (poses and slot masks), against when it gets another window's reference. A network that
+draws people where the poses say moves a lot with the driving; one that ignores it (copies the reference layout,
+the shortcut a swap-heavy sample mix rewards) does not move at all, whatever its binding score.
 
     python -m choreograph.benchmarks.demo_binding training/configs/demo_scail2.yaml runs/demo_scail2/checkpoints/step_0006000
     python -m choreograph.benchmarks.demo_binding training/configs/demo_scail2.yaml demo/diffusion_pytorch_model.safetensors
@@ -17,6 +22,7 @@ other person's (the two-way assignment), once
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +104,34 @@ def one_step(objective: Scail2Objective, batch: Scail2Sample, sigma: float) -> B
     return binding(objective, batch, x_t - sigma * velocity)
 
 
+@dataclass(frozen=True)
+class Reliance:
+    driving: float  # mean squared change of the x0 guess when the driving is another window's
+    reference: float  # the same for the reference image and its slot mask
+
+    def __str__(self) -> str:
+        return f"x0 guess moves {self.driving:.4f} with another driving, {self.reference:.4f} with another reference"
+
+
+def reliance(objective: Scail2Objective, batch: Scail2Sample, sigma: float) -> Reliance:
+    """How much the x0 guess at ``sigma`` depends on the driving vs the reference (each rolled by one window)."""
+    x0, ctx = batch.latent, batch.context
+    other = torch.roll(torch.arange(x0.shape[0]), 1)
+    s = torch.full((x0.shape[0],), sigma)
+    x_t = noisy_latent(x0, seeded_noise(tuple(x0.shape), 0), s)
+    text, image = objective.tokens(batch, torch.device("cpu"))
+
+    def guess(context) -> torch.Tensor:
+        with torch.no_grad():
+            return x_t - sigma * objective.transformer(x_t, s * FLOW_TIMESTEP_SCALE, text, image, context=context)
+
+    base = guess(ctx)
+    driving = guess(dataclasses.replace(ctx, driving=ctx.driving[other], driving_mask=ctx.driving_mask[other]))
+    reference = guess(dataclasses.replace(ctx, reference=ctx.reference[other],
+                                          reference_mask=ctx.reference_mask[other]))
+    return Reliance(float(((driving - base) ** 2).mean()), float(((reference - base) ** 2).mean()))
+
+
 def sampled(objective: Scail2Objective, batch: Scail2Sample, steps: int = 12, shift: float = 3.0) -> Binding:
     """Binding of one sampler segment: Euler from noise, no history, CFG 1."""
     text, image = objective.tokens(batch, torch.device("cpu"))
@@ -128,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     for weights in args.weights:
         load_weights(objective, weights)
         print(f"  {weights}: one-step σ={args.sigma}: {one_step(objective, batch, args.sigma)}; "
-              f"sampled: {sampled(objective, batch)}", flush=True)
+              f"sampled: {sampled(objective, batch)}; {reliance(objective, batch, args.sigma)}", flush=True)
     objective.close()
     return 0
 

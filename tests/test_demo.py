@@ -49,7 +49,7 @@ def test_a_folder_without_a_model_is_refused_with_the_input_named(tmp_path):
         ChoreoDemoModelLoader().run(model_folder=str(tmp_path))
 
 
-@pytest.mark.parametrize("stage", ["", "_stage2"])
+@pytest.mark.parametrize("stage", ["", "_stage2", "_stage3"])
 def test_the_ablation_config_differs_from_the_demo_config_only_in_the_img_loss(stage):
     with_img = load_config(CONFIGS / f"demo_scail2{stage}.yaml")
     without = load_config(CONFIGS / f"demo_scail2_noimg{stage}.yaml")

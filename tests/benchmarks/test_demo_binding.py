@@ -1,4 +1,6 @@
 """The in-distribution binding probe behind the demo model's training curve (benchmarks/demo_binding.py)."""
+import dataclasses
+
 import torch
 import yaml
 from choreograph.benchmarks import demo_binding
@@ -44,4 +46,15 @@ def test_the_probe_reports_both_measurements_for_each_checkpoint(tmp_path, capsy
     save_file(objective.transformer.state_dict(), str(weights))
     assert demo_binding.main([str(_config(tmp_path)), str(weights), "--windows", "2"]) == 0
     out = capsys.readouterr().out
-    assert "one-step σ=0.95" in out and "sampled" in out and "frames)" in out
+    assert "one-step σ=0.95" in out and "sampled" in out and "frames)" in out and "another driving" in out
+
+
+def test_reliance_is_zero_for_a_driving_every_window_shares_and_positive_for_the_reference(tmp_path):
+    objective = Scail2Objective(load_config(_config(tmp_path)), torch.device("cpu"))
+    batch = demo_binding.probe_batch(objective, 3, seed=5)
+    ctx = batch.context
+    shared = dataclasses.replace(ctx, driving=ctx.driving[:1].expand_as(ctx.driving).clone(),
+                                 driving_mask=ctx.driving_mask[:1].expand_as(ctx.driving_mask).clone())
+    measured = demo_binding.reliance(objective, dataclasses.replace(batch, context=shared), 0.95)
+    assert measured.driving == 0.0 and measured.reference > 0
+    assert demo_binding.reliance(objective, batch, 0.95).driving > 0  # the untrained network still reads it
