@@ -109,6 +109,7 @@ class DataConfig:
     replacement_probability: float = 0.25  # scail2: share of batches from replacement triplets (SCAIL-2 3:1)
     rgb_driving_probability: float = 1.0  # scail2: animation triplets driven by the RGB video, else the skeleton
     driving_crop_probability: float = 0.3  # scail2: crop + stretch augmentation of RGB driving (animation)
+    reference_dropout: float = 0.0  # scail2: chance a sample's reference (image + slot mask) is blanked
     box_normalisation: bool = True  # dreamactor_m2: driving poses mapped into the reference person's box (§4.2)
     box_jitter: float = 0.1  # dreamactor_m2: ± scale jitter of that box
     driving: str = "skeleton"  # dreamactor_m2: skeleton (stage 1) | rgb (stage 2: the RGB driving video, end to end)
@@ -301,7 +302,7 @@ def validate(config: Config) -> Config:
     if d.synthetic is not None and d.synthetic.pairs and d.synthetic.preferences:
         raise InputError("config", "data.synthetic asks for both pairs and preferences", "choose one")
     probabilities = (d.swap_probability, d.bone_scaling_probability, d.text_dropout, d.replacement_probability,
-                     d.rgb_driving_probability, d.driving_crop_probability)
+                     d.rgb_driving_probability, d.driving_crop_probability, d.reference_dropout)
     if not all(0 <= p <= 1 for p in probabilities):
         raise InputError("config", "a probability in data is outside 0..1", "use values between 0 and 1")
     if d.stream is not None:

@@ -19,6 +19,7 @@ from torch import nn
 from ..core.losses import flow_matching as fm
 from ..core.losses.img_loss import matching_loss
 from ..core.models.pixel_codec import PixelCodec
+from ..core.models.scail2 import Scail2Context
 from .codecs import make_codec
 from .config import Config
 from .dataset import Clip
@@ -38,6 +39,27 @@ def sample_options(config: Config) -> SampleOptions:
     return SampleOptions(d.frames, d.width, d.height, d.swap_probability, d.sample_margin, d.permute_slots,
                          d.bone_scaling_probability, d.replacement_probability, d.rgb_driving_probability,
                          d.driving_crop_probability)
+
+
+def reference_keep(batch: int, generator: torch.Generator, probability: float) -> torch.Tensor | None:
+    """``(B,)`` 1 where a sample keeps its reference, 0 where it is blanked (``data.reference_dropout``).
+
+    Why: a small network trained from scratch finds the reference the easy way to lower the loss (copy its layout:
+    RoPE makes same-position reference tokens cheap to read) and never learns to attend to the driving tokens,
+    which sit 120 columns away in RoPE space. Without a reference, where the people are can only come from the
+    driving video. ``probability`` 0 draws nothing (earlier runs stay bit-identical) and returns None."""
+    if probability <= 0:
+        return None
+    return (torch.rand(batch, generator=generator) >= probability).float()
+
+
+def blank_references(context: Scail2Context, keep: torch.Tensor | None) -> Scail2Context:
+    """``context`` with the reference image and slot mask zeroed where ``keep`` is 0."""
+    if keep is None or context.reference is None:
+        return context
+    k = keep.to(context.reference.device).reshape(-1, 1, 1, 1, 1)
+    return dataclasses.replace(context, reference=context.reference * k.to(context.reference.dtype),
+                               reference_mask=context.reference_mask * k.to(context.reference_mask.dtype))
 
 
 class Scail2Objective(nn.Module):
@@ -102,7 +124,8 @@ class Scail2Objective(nn.Module):
         history = fm.history_frame_count(generator, True, f, flow.history_probability)
         given = fm.perturbed_history(x0, history, generator, flow.history_noise)
         x_t = fm.with_history(fm.noisy_latent(x0, noise, sigma), given, history)
-        context = dataclasses.replace(batch.context, history_frames=history)
+        keep = reference_keep(b, generator, self.config.data.reference_dropout)
+        context = blank_references(dataclasses.replace(batch.context, history_frames=history), keep)
         text, image = self.tokens(batch, device)
         if self.probe is not None:
             self.probe.clear()
@@ -113,7 +136,8 @@ class Scail2Objective(nn.Module):
         terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history, weight=weight)}
         terms["loss"] = terms["flow"]
         if self.probe is not None:
-            scores = self.probe.scores(x0.shape, batch.gen_masks, batch.ref_masks, batch.match)
+            ref_masks = batch.ref_masks if keep is None else batch.ref_masks * keep.to(device).reshape(-1, 1, 1, 1)
+            scores = self.probe.scores(x0.shape, batch.gen_masks, ref_masks, batch.match)  # blanked: no valid frame
             terms["img"] = matching_loss(scores, self.config.losses.img.variant)
             terms["loss"] = terms["loss"] + self.config.losses.img.weight * terms["img"]
         return terms

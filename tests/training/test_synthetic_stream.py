@@ -14,6 +14,7 @@ from choreograph.core.synth import make_scene
 from choreograph.training.checkpoints import latest_checkpoint
 from choreograph.training.config import StreamConfig, load_config
 from choreograph.training.scail2_batch import SampleOptions, collate
+from choreograph.training.scail2_objective import blank_references, reference_keep
 from choreograph.training.synthetic_stream import (
     FIRST_TRAINING_SEED,
     SyntheticStream,
@@ -132,3 +133,18 @@ def test_history_noise_perturbs_only_the_history_frames_and_is_a_no_op_at_zero()
     assert torch.equal(noisy[:, :, 2:], x0[:, :, 2:]) and not torch.equal(noisy[:, :, :2], x0[:, :, :2])
     change = (noisy[:, :, :2] - x0[:, :, :2]).abs().amax(dim=(1, 2, 3, 4))
     assert float(change.max()) < 0.2 * (float(x0.abs().max()) + 5)  # at most σ_h·|ε − x0|, σ_h ≤ 0.2
+
+
+def test_reference_dropout_blanks_whole_references_and_draws_nothing_at_zero():
+    generator = torch.Generator().manual_seed(0)
+    assert reference_keep(4, generator, 0.0) is None
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())  # nothing drawn
+    stream = SyntheticStream(STREAM, OPTIONS, PixelCodec())
+    context = _batch(stream, 7, 2).context
+    keep = torch.tensor([0.0, 1.0])
+    blanked = blank_references(context, keep)
+    assert not blanked.reference[0].any() and not blanked.reference_mask[0].any()
+    assert torch.equal(blanked.reference[1], context.reference[1])
+    assert torch.equal(blanked.driving, context.driving)  # only the reference goes
+    share = float(reference_keep(4000, torch.Generator().manual_seed(1), 0.25).mean())
+    assert 0.72 < share < 0.78
