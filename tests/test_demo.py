@@ -31,17 +31,18 @@ def test_the_shipped_model_is_small_and_loads_as_scail2_with_the_pixel_codec():
     assert "demo scail2" in summary and not models.transformer.model.training
 
 
-def test_the_shipped_resume_state_continues_the_shipped_model_exactly():
-    """demo/resume/<config>/step_N is the IMG run's checkpoint: resuming it gives exactly the shipped weights."""
-    (folder,) = [p for p in (DEMO_FOLDER / "resume").iterdir() if p.is_dir()]
+@pytest.mark.parametrize("run, model", [("demo_scail2", ""), ("demo_scail2_noimg", "ablation_no_img")])
+def test_the_shipped_resume_states_continue_the_shipped_models_exactly(run, model):
+    """demo/resume/<config>/step_N holds both runs' checkpoints: resuming each gives exactly its shipped weights."""
+    (folder,) = [p for p in (DEMO_FOLDER / "resume").iterdir() if p.is_dir() and p.name.rsplit("_stage", 1)[0] == run]
     (checkpoint,) = list(folder.glob("step_*"))
     assert sum(p.stat().st_size for p in checkpoint.iterdir()) < MAX_SHIPPED_BYTES
-    run = setup(load_config(CONFIGS / f"{folder.name}.yaml"))
-    assert resume_step(run, str(checkpoint)) == int(checkpoint.name.split("_")[1])
-    state = run.network.transformer.state_dict()
-    shipped = load_file(str(DEMO_FOLDER / "diffusion_pytorch_model.safetensors"))
+    training = setup(load_config(CONFIGS / f"{folder.name}.yaml"))
+    assert resume_step(training, str(checkpoint)) == int(checkpoint.name.split("_")[1])
+    state = training.network.transformer.state_dict()
+    shipped = load_file(str(DEMO_FOLDER / model / "diffusion_pytorch_model.safetensors"))
     assert shipped.keys() == state.keys() and all(torch.equal(state[k], shipped[k]) for k in shipped)
-    run.network.close()
+    training.network.close()
 
 
 def test_a_folder_without_a_model_is_refused_with_the_input_named(tmp_path):
