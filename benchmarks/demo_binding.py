@@ -32,6 +32,7 @@ import torch
 from safetensors.torch import load_file
 
 from ..core.losses.flow_matching import noisy_latent
+from ..core.models.scail2 import Scail2Context
 from ..core.sampling.loop import denoise, seeded_noise
 from ..core.sampling.solvers import FLOW_TIMESTEP_SCALE, FlowEuler
 from ..training.config import load_config
@@ -92,16 +93,23 @@ def binding(objective: Scail2Objective, batch: Scail2Sample, latent: torch.Tenso
     return Binding(correct, frames)
 
 
-def one_step(objective: Scail2Objective, batch: Scail2Sample, sigma: float) -> Binding:
-    """Binding of the network's x0 guess from ``x_σ`` (one call, no sampler)."""
+def x0_guess(objective: Scail2Objective, batch: Scail2Sample, sigma: float,
+             context: Scail2Context | None = None) -> torch.Tensor:
+    """The network's one-call x0 estimate from the windows noised to ``sigma`` (fixed noise), under ``context``
+    (the batch's own by default)."""
     x0 = batch.latent
-    noise = seeded_noise(tuple(x0.shape), 0)
     s = torch.full((x0.shape[0],), sigma)
-    x_t = noisy_latent(x0, noise, s)
+    x_t = noisy_latent(x0, seeded_noise(tuple(x0.shape), 0), s)
     text, image = objective.tokens(batch, torch.device("cpu"))
     with torch.no_grad():
-        velocity = objective.transformer(x_t, s * FLOW_TIMESTEP_SCALE, text, image, context=batch.context)
-    return binding(objective, batch, x_t - sigma * velocity)
+        velocity = objective.transformer(x_t, s * FLOW_TIMESTEP_SCALE, text, image,
+                                         context=batch.context if context is None else context)
+    return x_t - sigma * velocity
+
+
+def one_step(objective: Scail2Objective, batch: Scail2Sample, sigma: float) -> Binding:
+    """Binding of the network's x0 guess from ``x_σ`` (one call, no sampler)."""
+    return binding(objective, batch, x0_guess(objective, batch, sigma))
 
 
 @dataclass(frozen=True)
@@ -115,20 +123,13 @@ class Reliance:
 
 def reliance(objective: Scail2Objective, batch: Scail2Sample, sigma: float) -> Reliance:
     """How much the x0 guess at ``sigma`` depends on the driving vs the reference (each rolled by one window)."""
-    x0, ctx = batch.latent, batch.context
-    other = torch.roll(torch.arange(x0.shape[0]), 1)
-    s = torch.full((x0.shape[0],), sigma)
-    x_t = noisy_latent(x0, seeded_noise(tuple(x0.shape), 0), s)
-    text, image = objective.tokens(batch, torch.device("cpu"))
-
-    def guess(context) -> torch.Tensor:
-        with torch.no_grad():
-            return x_t - sigma * objective.transformer(x_t, s * FLOW_TIMESTEP_SCALE, text, image, context=context)
-
-    base = guess(ctx)
-    driving = guess(dataclasses.replace(ctx, driving=ctx.driving[other], driving_mask=ctx.driving_mask[other]))
-    reference = guess(dataclasses.replace(ctx, reference=ctx.reference[other],
-                                          reference_mask=ctx.reference_mask[other]))
+    ctx = batch.context
+    other = torch.roll(torch.arange(batch.latent.shape[0]), 1)
+    base = x0_guess(objective, batch, sigma)
+    driving = x0_guess(objective, batch, sigma, dataclasses.replace(
+        ctx, driving=ctx.driving[other], driving_mask=ctx.driving_mask[other]))
+    reference = x0_guess(objective, batch, sigma, dataclasses.replace(
+        ctx, reference=ctx.reference[other], reference_mask=ctx.reference_mask[other]))
     return Reliance(float(((driving - base) ** 2).mean()), float(((reference - base) ** 2).mean()))
 
 
