@@ -36,6 +36,7 @@ from ..core.models.scail2 import Scail2Context
 from ..core.sampling.loop import denoise, seeded_noise
 from ..core.sampling.solvers import FLOW_TIMESTEP_SCALE, FlowEuler
 from ..training.config import load_config
+from ..training.exports import checkpoint_transformer_state
 from ..training.scail2_batch import Scail2Sample, collate, prompted
 from ..training.scail2_objective import Scail2Objective
 
@@ -57,8 +58,7 @@ class Binding:
 
 def load_weights(objective: Scail2Objective, weights: Path) -> None:
     """A training checkpoint folder (``trainable.safetensors``) or an exported diffusers weights file."""
-    path = weights / "trainable.safetensors" if weights.is_dir() else weights
-    state = {k.removeprefix("transformer."): v for k, v in load_file(str(path)).items()}
+    state = checkpoint_transformer_state(weights) if weights.is_dir() else load_file(str(weights))
     objective.transformer.load_state_dict(state)
     objective.eval()
 

@@ -50,16 +50,21 @@ def export_final(model: nn.Module, config: Config, out: Path) -> list[Path]:
     return written
 
 
+def checkpoint_transformer_state(checkpoint: str | Path) -> dict[str, torch.Tensor]:
+    """The transformer's weights in a full-training checkpoint folder (``trainable.safetensors``, keys without the
+    objective's ``transformer.`` prefix)."""
+    from safetensors.torch import load_file
+
+    prefix = "transformer."
+    weights = load_file(str(Path(checkpoint) / "trainable.safetensors"))
+    return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
 def export_checkpoint(config: Config, checkpoint: str | Path, out: str | Path) -> Path:
     """A model folder from a full-training checkpoint of ``config`` (a run stopped before ``train.steps``, or a
     point on its training curve)."""
-    from safetensors.torch import load_file
-
     from .model import build_model
 
     model = build_model(config.model, config.seed)
-    prefix = "transformer."
-    weights = load_file(str(Path(checkpoint) / "trainable.safetensors"))
-    state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
-    model.load_state_dict(state)
+    model.load_state_dict(checkpoint_transformer_state(checkpoint))
     return save_model_folder(model, model.state_dict(), Path(out))

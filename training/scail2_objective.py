@@ -132,7 +132,7 @@ class Scail2Objective(nn.Module):
         prediction = self.transformer(x_t, sigma * WAN_TIMESTEP_SCALE, text, image, context=context)
         weight = None
         if flow.person_weight > 0:
-            weight = fm.person_weight_map(batch.gen_masks, (h, w), flow.person_weight)
+            weight = fm.person_loss_weight(batch.gen_masks, (h, w), flow.person_weight)
         terms = {"flow": fm.flow_matching_loss(prediction, fm.velocity_target(x0, noise), history, weight=weight)}
         terms["loss"] = terms["flow"]
         if self.probe is not None:

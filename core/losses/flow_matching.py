@@ -100,7 +100,7 @@ def flow_matching_loss(prediction: torch.Tensor, target: torch.Tensor, history_f
     """``mean((1−hist)(1−exclude) ⊙ W ⊙ (v̂ − u)²)`` normalised by *all* elements, as SCAIL-2's ``RFLoss`` does.
 
     ``exclude`` (e.g. OCR-text regions) broadcasts against ``(B, C, F, h, w)`` with 1 where the loss is ignored;
-    ``weight`` (e.g. ``person_weight_map``) broadcasts the same way and up-weights regions.
+    ``weight`` (e.g. ``person_loss_weight``) broadcasts the same way and up-weights regions.
     """
     if prediction.shape != target.shape:
         raise ValueError(f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ")
@@ -113,12 +113,13 @@ def flow_matching_loss(prediction: torch.Tensor, target: torch.Tensor, history_f
     return ((prediction.float() - target.float()) ** 2 * keep).mean()
 
 
-def person_weight_map(person_masks: torch.Tensor, size: tuple[int, int], extra: float) -> torch.Tensor:
+def person_loss_weight(person_masks: torch.Tensor, size: tuple[int, int], extra: float) -> torch.Tensor:
     """``W = 1 + extra·clamp(Σ_p M_p, 0, 1)`` area-resized to the latent ``size``: ``(B, 1, F, h, w)``.
 
     Why: people cover a tenth of a frame, so a plain flow loss spends nine tenths of its signal on the background
-    and hardly notices a character drawn in the other one's clothes (DanceTogether up-weights people the same way,
-    ``masked_reconstruction``). ``person_masks`` ``(B, F, P, H, W)``: one pixel mask per latent frame and person.
+    and hardly notices a character drawn in the other one's clothes. DanceTogether up-weights people the same way
+    (``masked_reconstruction.person_weight_map``, per person and face, nearest); here overlaps count once and
+    the mask is area-resized, so a token half covered by a person gets half the extra weight. ``person_masks`` ``(B, F, P, H, W)``: one pixel mask per latent frame and person.
     """
     b, f, _, h, w = person_masks.shape
     union = person_masks.float().sum(2).clamp(0, 1).reshape(b * f, 1, h, w)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from choreograph.core.errors import InputError
-from choreograph.core.losses.flow_matching import (flow_matching_loss, person_weight_map, perturbed_history,
+from choreograph.core.losses.flow_matching import (flow_matching_loss, person_loss_weight, perturbed_history,
                                                     sample_sigma, with_low_noise)
 from choreograph.core.models.pixel_codec import PixelCodec
 from choreograph.core.synth import make_scene
@@ -107,7 +107,7 @@ def test_person_weight_up_weights_the_flow_error_on_people_only():
     masks = torch.zeros(1, 3, 2, 128, 128)
     masks[0, :, 0, 32:96, 16:48] = 1  # person 0 covers latent rows 4..11, columns 2..5
     masks[0, :, 1, 32:96, 40:72] = 1  # person 1 overlaps person 0 in columns 5: the union counts once
-    weight = person_weight_map(masks, (16, 16), 4.0)
+    weight = person_loss_weight(masks, (16, 16), 4.0)
     assert weight.shape == (1, 1, 3, 16, 16)
     assert float(weight[0, 0, 0, 0, 0]) == 1.0 and float(weight[0, 0, 1, 8, 3]) == 5.0
     assert float(weight[0, 0, 2, 8, 5]) == 5.0  # overlap: still 1 + 4, not 1 + 8
